@@ -1,0 +1,306 @@
+"""Kleene three-valued evaluation of a version's criteria.
+
+Each version is compiled once into closures (the fast path, no trace); the
+explanation of a deny or pend, and the full trace on request, come from a
+tree walk over the same nodes, so both paths share one set of operators.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from .dates import approved_through
+from .decision import (
+    Approval,
+    Citation,
+    Decision,
+    TraceNode,
+    Unmet,
+    VersionRef,
+)
+from .facts import Facts
+from .loading import REQUEST_TYPE, SERVICE_DATE
+from .model import Group, Indication, Leaf, Node, PolicyVersion, Referral
+
+Kleene = bool | None
+Evaluator = Callable[[Facts], Kleene]
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
+def leaf_test(leaf: Leaf) -> Callable[[Any], bool]:
+    """The comparison a leaf makes, as a function of the (known) fact value."""
+    op, value = leaf.op, leaf.value
+    if op in _COMPARE:
+        compare = _COMPARE[op]
+        return lambda v: compare(v, value)
+    if op in ("in", "set_equals_any"):
+        members = frozenset(value)
+        return members.__contains__
+    if op in ("not_in", "set_not_equals_any"):
+        members = frozenset(value)
+        return lambda v: v not in members
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _compile(node: Node) -> Evaluator:
+    if isinstance(node, Leaf):
+        path, test = node.fact, leaf_test(node)
+
+        def leaf_eval(facts: Facts) -> Kleene:
+            v = facts.get(path)
+            return None if v is None else test(v)
+
+        return leaf_eval
+    children = tuple(_compile(c) for c in node.children)
+    if node.mode == "all":
+
+        def all_eval(facts: Facts) -> Kleene:
+            unknown = False
+            for child in children:
+                r = child(facts)
+                if r is False:
+                    return False
+                if r is None:
+                    unknown = True
+            return None if unknown else True
+
+        return all_eval
+
+    def any_eval(facts: Facts) -> Kleene:
+        unknown = False
+        for child in children:
+            r = child(facts)
+            if r is True:
+                return True
+            if r is None:
+                unknown = True
+        return None if unknown else False
+
+    return any_eval
+
+
+def trace(node: Node, facts: Facts) -> TraceNode:
+    """Evaluate ``node`` and every node beneath it (no short-circuit), for explanations."""
+    if isinstance(node, Leaf):
+        v = facts.get(node.fact)
+        result = None if v is None else leaf_test(node)(v)
+        return TraceNode(node.key, node.cite, node.text, result, node.fact, _observed(v))
+    kids = tuple(trace(c, facts) for c in node.children)
+    results = [k.result for k in kids]
+    if node.mode == "all":
+        result: Kleene = False if False in results else (None if None in results else True)
+    else:
+        result = True if True in results else (None if None in results else False)
+    return TraceNode(node.key, node.cite, node.text, result, children=kids)
+
+
+def _observed(v: Any) -> Any:
+    if isinstance(v, frozenset):
+        return sorted(v)
+    return v
+
+
+def missing_facts(node: TraceNode) -> list[str]:
+    """Facts an unknown node reads: only through children that are themselves unknown,
+    so an any-of already satisfied never asks for more."""
+    out: list[str] = []
+
+    def walk(n: TraceNode) -> None:
+        if n.result is not None:
+            return
+        if n.fact is not None:
+            base = n.fact.split(".", 1)[0]
+            if base not in out:
+                out.append(base)
+            return
+        for child in n.children:
+            walk(child)
+
+    walk(node)
+    return out
+
+
+def failed_leaves(node: TraceNode) -> list[Citation]:
+    """The leaf criteria that make a false node false."""
+    out: list[Citation] = []
+
+    def walk(n: TraceNode) -> None:
+        if n.result is not False:
+            return
+        if not n.children:
+            out.append(Citation(n.key, n.cite, n.text))
+            return
+        for child in n.children:
+            walk(child)
+
+    walk(node)
+    return out
+
+
+def _merge_missing(nodes: Iterable[TraceNode]) -> tuple[str, ...]:
+    out: list[str] = []
+    for node in nodes:
+        for fact in missing_facts(node):
+            if fact not in out:
+                out.append(fact)
+    return tuple(out)
+
+
+@attrs.frozen
+class _CompiledIndication:
+    indication: Indication
+    selector: Evaluator
+    criteria: tuple[Evaluator, ...]  # one per numbered criterion (children of the root)
+
+
+class CompiledVersion:
+    """A version ready to decide: closures built once, derived measures it reads."""
+
+    def __init__(self, version: PolicyVersion) -> None:
+        self.version = version
+        self.ref = VersionRef(version.policy_id, version.version, version.effective, version.content_hash)
+        self.measures = frozenset(
+            node.fact for node in version.nodes().values() if isinstance(node, Leaf) and "." in node.fact
+        )
+        self.by_request_type: dict[str, list[_CompiledIndication]] = {}
+        for ind in version.indications:
+            compiled = _CompiledIndication(
+                ind, _compile(ind.applies_to), tuple(_compile(c) for c in ind.criteria.children)
+            )
+            for rt in ind.request_types:
+                self.by_request_type.setdefault(rt, []).append(compiled)
+        self.referrals: dict[str, Referral] = {}
+        for referral in version.referrals:
+            for rt in referral.request_types:
+                self.referrals.setdefault(rt, referral)
+        self.rule_evaluators = {
+            rule.key: _compile(rule.when) if rule.when is not None else None
+            for referral in version.referrals
+            for rule in referral.rules
+        }
+
+    def decide(self, facts: Facts, *, with_trace: bool = False) -> Decision:
+        request_type = facts[REQUEST_TYPE]
+        candidates = self.by_request_type.get(request_type, [])
+        unknown: list[_CompiledIndication] = []
+        for candidate in candidates:
+            selected = candidate.selector(facts)
+            if selected is True:
+                return self._decide_indication(candidate, facts, with_trace)
+            if selected is None:
+                unknown.append(candidate)
+        if unknown:
+            # The indication cannot be chosen (typically: diagnosis unknown).
+            traces = [trace(c.indication.applies_to, facts) for c in unknown]
+            return Decision(
+                "pend",
+                self.ref,
+                missing=_merge_missing(traces),
+                trace=tuple(traces) if with_trace else None,
+            )
+        return self._refer(request_type, facts, with_trace)
+
+    def _decide_indication(self, ci: _CompiledIndication, facts: Facts, with_trace: bool) -> Decision:
+        ind = ci.indication
+        citation = Citation(ind.key, ind.cite, ind.title)
+        results = [evaluate(facts) for evaluate in ci.criteria]
+        full_trace = (trace(ind.criteria, facts),) if with_trace else None
+        if False in results:
+            unmet = []
+            for node, result in zip(ind.criteria.children, results, strict=True):
+                if result is False:
+                    because = failed_leaves(trace(node, facts))
+                    because_other = tuple(c for c in because if c.key != node.key)
+                    unmet.append(Unmet(Citation(node.key, node.cite, node.text), because_other))
+            return Decision("deny", self.ref, citation, unmet=tuple(unmet), trace=full_trace)
+        if None in results:
+            unknown_nodes = [
+                trace(node, facts)
+                for node, result in zip(ind.criteria.children, results, strict=True)
+                if result is None
+            ]
+            return Decision(
+                "pend", self.ref, citation, missing=_merge_missing(unknown_nodes), trace=full_trace
+            )
+        return Decision(
+            "approve", self.ref, citation, approval=self._approval(ind, facts), trace=full_trace
+        )
+
+    def _approval(self, ind: Indication, facts: Facts) -> Approval:
+        duration = ind.durations[facts[ind.durations_keyed_by]]
+        if duration.length_of_benefit or duration.months is None:
+            return Approval(None, True, None)
+        months = duration.months
+        if duration.at_most_fact is not None:
+            asked = facts.get(duration.at_most_fact)
+            if asked is not None and asked < months:
+                months = asked
+        return Approval(months, False, approved_through(facts[SERVICE_DATE], months))
+
+    def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
+        referral = self.referrals.get(request_type)
+        section = (
+            Citation(referral.key, referral.cite, referral.text) if referral is not None else None
+        )
+        if referral is None:
+            return Decision(
+                "deny",
+                self.ref,
+                unmet=(Unmet(Citation("", "", f"no criteria cover this {REQUEST_TYPE}")),),
+            )
+        key_value = facts[referral.keyed_by]
+        possible = []  # rules that may apply, in order, up to the first that surely does
+        unknown_traces: list[TraceNode] = []
+        all_traces: list[TraceNode] = []
+        for rule in referral.rules:
+            evaluate = self.rule_evaluators[rule.key]
+            result = True if evaluate is None else evaluate(facts)
+            if with_trace and rule.when is not None:
+                all_traces.append(trace(rule.when, facts))
+            if result is False:
+                continue
+            possible.append(rule)
+            if result is True:
+                break
+            assert rule.when is not None
+            unknown_traces.append(trace(rule.when, facts))
+        full_trace = tuple(all_traces) if with_trace else None
+        if not possible:
+            return Decision(
+                "deny",
+                self.ref,
+                section,
+                unmet=(Unmet(Citation(referral.key, referral.cite, referral.text)),),
+                trace=full_trace,
+            )
+        targets = {rule.refer_to[key_value] for rule in possible}
+        if len(targets) == 1:
+            # Every rule that could still apply names the same policy: refer now.
+            return Decision(
+                "refer",
+                self.ref,
+                section,
+                refer_to=targets.pop(),
+                referral=tuple(Citation(r.key, r.cite, r.text) for r in possible),
+                trace=full_trace,
+            )
+        return Decision(
+            "pend", self.ref, section, missing=_merge_missing(unknown_traces), trace=full_trace
+        )
+
+
+def compile_versions(versions: Iterable[PolicyVersion]) -> Mapping[str, CompiledVersion]:
+    return {v.content_hash: CompiledVersion(v) for v in versions}
+

@@ -1,0 +1,242 @@
+"""Request facts: validation and normalisation against a version's fact specs.
+
+Absent (or null) means unknown: never false, never zero. Everything present must
+be valid, or the request is refused with a violation naming the field; a bad value
+is never turned into a decision. Error messages describe the problem without
+echoing member data beyond the offending term.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import FieldViolation, InvalidRequest
+from .measures import derive
+from .model import FactSpec, PolicyVersion
+
+# Dates outside this window are refused: no policy can be in force there, and date
+# arithmetic on the approval's last day must not overflow.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+MAX_TABLETS_PER_DOSE = 100
+
+Facts = dict[str, Any]
+
+
+def parse_date(field: str, raw: Any) -> tuple[dt.date | None, FieldViolation | None]:
+    if isinstance(raw, dt.datetime):
+        return None, FieldViolation(field, "must be a date (YYYY-MM-DD), not a date and time")
+    if isinstance(raw, dt.date):
+        value = raw
+    elif isinstance(raw, str):
+        try:
+            value = dt.date.fromisoformat(raw.strip())
+        except ValueError:
+            return None, FieldViolation(field, "must be a date in the form YYYY-MM-DD")
+    else:
+        return None, FieldViolation(field, f"must be a date (YYYY-MM-DD), got {_type_name(raw)}")
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        return None, FieldViolation(field, f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value, None
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _integer(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    return None
+
+
+class _Normaliser:
+    def __init__(self, version: PolicyVersion) -> None:
+        self.version = version
+        self.violations: list[FieldViolation] = []
+
+    def bad(self, field: str, description: str) -> None:
+        self.violations.append(FieldViolation(field, description))
+
+    def term(self, field: str, where: str, raw: Any, spec: FactSpec) -> str | None:
+        if not isinstance(raw, str):
+            self.bad(field, f"{where} must be one of {', '.join(spec.values)}; got {_type_name(raw)}")
+            return None
+        low = raw.strip().lower()
+        if low in spec.values:
+            return low
+        alias = spec.aliases.get(low)
+        if alias is not None:
+            return alias
+        self.bad(field, f"{where}: '{_clip(raw)}' is not a known term (valid: {', '.join(spec.values)})")
+        return None
+
+    def agent(self, field: str, where: str, raw: Any) -> str | None:
+        if not isinstance(raw, str):
+            self.bad(field, f"{where} must be an agent term, got {_type_name(raw)}")
+            return None
+        term = self.version.agent_index.get(raw.strip().lower())
+        if term is None:
+            self.bad(field, f"{where}: '{_clip(raw)}' is not a known agent term or brand name")
+        return term
+
+    def value(self, name: str, spec: FactSpec, raw: Any) -> Any:
+        kind = spec.type
+        if kind == "date":
+            value, problem = parse_date(name, raw)
+            if problem:
+                self.violations.append(problem)
+            return value
+        if kind == "enum":
+            return self.term(name, name, raw, spec)
+        if kind == "bool":
+            if not isinstance(raw, bool):
+                self.bad(name, f"must be true or false, got {_type_name(raw)}")
+                return None
+            return raw
+        if kind == "int":
+            number = _integer(raw)
+            if number is None:
+                self.bad(name, f"must be a whole number, got {_type_name(raw)}")
+                return None
+            if spec.minimum is not None and number < spec.minimum:
+                self.bad(name, f"must be at least {spec.minimum}")
+                return None
+            if spec.maximum is not None and number > spec.maximum:
+                self.bad(name, f"must be at most {spec.maximum}")
+                return None
+            return number
+        if kind == "terms":
+            return self.terms(name, spec, raw)
+        if kind == "lines":
+            return self.lines(name, spec, raw)
+        if kind == "doses":
+            return self.doses(name, spec, raw)
+        raise AssertionError(kind)
+
+    def _list(self, name: str, spec: FactSpec, raw: Any) -> bool:
+        if not isinstance(raw, (list, tuple)):
+            self.bad(name, f"must be a list, got {_type_name(raw)}")
+            return False
+        if spec.max_items is not None and len(raw) > spec.max_items:
+            self.bad(name, f"has {len(raw)} items; at most {spec.max_items} are allowed")
+            return False
+        return True
+
+    def terms(self, name: str, spec: FactSpec, raw: Any) -> frozenset[str] | None:
+        if not self._list(name, spec, raw):
+            return None
+        terms = []
+        for i, item in enumerate(raw):
+            if isinstance(item, str) and item.strip().lower() in self.version.self_names:
+                continue  # the requested drug itself is never part of its combination
+            term = self.agent(name, f"{name}[{i}]", item)
+            if term is not None:
+                terms.append(term)
+        return frozenset(terms)
+
+    def lines(self, name: str, spec: FactSpec, raw: Any) -> tuple[tuple[str, ...], ...] | None:
+        if not self._list(name, spec, raw):
+            return None
+        lines = []
+        for i, line in enumerate(raw):
+            if not isinstance(line, (list, tuple)):
+                self.bad(name, f"{name}[{i}] must be a list of agent terms (one prior line of therapy)")
+                continue
+            if not line:
+                self.bad(name, f"{name}[{i}] is empty: a line of therapy names at least one agent")
+                continue
+            if len(line) > 20:
+                self.bad(name, f"{name}[{i}] has {len(line)} agents; at most 20 are allowed")
+                continue
+            terms = []
+            for j, item in enumerate(line):
+                if isinstance(item, str) and item.strip().lower() in self.version.self_names:
+                    continue
+                term = self.agent(name, f"{name}[{i}][{j}]", item)
+                if term is not None:
+                    terms.append(term)
+            lines.append(tuple(terms))
+        return tuple(lines)
+
+    def doses(self, name: str, spec: FactSpec, raw: Any) -> tuple[tuple[int, int], ...] | None:
+        if not self._list(name, spec, raw):
+            return None
+        if not raw:
+            self.bad(name, "is empty: list one item per dosing day in a week")
+            return None
+        strengths = self.version.strengths_mg
+        doses = []
+        ok = True
+        for i, item in enumerate(raw):
+            where = f"{name}[{i}]"
+            if not isinstance(item, Mapping):
+                self.bad(name, f"{where} must be a mapping with tablets and strength_mg")
+                ok = False
+                continue
+            unknown = sorted(str(k) for k in item if k not in ("tablets", "strength_mg"))
+            if unknown:
+                self.bad(name, f"{where} has unknown keys {unknown} (expected tablets, strength_mg)")
+                ok = False
+                continue
+            tablets = _integer(item.get("tablets"))
+            strength = _integer(item.get("strength_mg"))
+            if tablets is None:
+                self.bad(name, f"{where}.tablets must be a whole number")
+                ok = False
+            elif not 1 <= tablets <= MAX_TABLETS_PER_DOSE:
+                self.bad(name, f"{where}.tablets must be between 1 and {MAX_TABLETS_PER_DOSE}")
+                ok = False
+            if strength is None:
+                self.bad(name, f"{where}.strength_mg must be a whole number of mg")
+                ok = False
+            elif strength not in strengths:
+                self.bad(
+                    name,
+                    f"{where}.strength_mg: {strength} mg tablets are not available under the version "
+                    f"in force ({self.version.version}, effective {self.version.effective}); "
+                    f"available strengths: {', '.join(f'{s} mg' for s in strengths)}",
+                )
+                ok = False
+            if ok and tablets is not None and strength is not None:
+                doses.append((tablets, strength))
+        return tuple(doses) if ok else None
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def normalise(version: PolicyVersion, raw: Mapping[str, Any], wanted: frozenset[str]) -> Facts:
+    """Validate ``raw`` against ``version`` and return facts plus the derived measures
+    in ``wanted``; raise InvalidRequest naming every bad field."""
+    n = _Normaliser(version)
+    facts: Facts = {}
+    specs = version.facts
+    for name, raw_value in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            n.bad(str(name), "is not a fact this policy knows")
+            continue
+        if raw_value is None:
+            continue  # explicit null: unknown
+        value = n.value(name, spec, raw_value)
+        if value is not None:
+            facts[name] = value
+    for name, spec in specs.items():
+        if spec.required and raw.get(name) is None:
+            n.bad(name, "is required")
+    if n.violations:
+        raise InvalidRequest(n.violations)
+    for name in list(facts):
+        spec = specs[name]
+        if spec.type in ("doses", "lines"):
+            facts.update(derive(name, spec.type, facts[name], wanted, version.agents))
+    return facts

@@ -1,0 +1,219 @@
+"""The version store: every loaded policy version, and which one is in force when.
+
+Versions are chosen by service date (bisect over effective dates). An "as known
+on" date hides versions recorded after it, so an auditor can ask what the plan
+would have decided with the policies it knew on that day.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import semver
+
+from .decision import Decision
+from .errors import FieldViolation, InvalidRequest, NotFound, PolicyFileError, PolicyLoadError
+from .evaluate import CompiledVersion
+from .facts import normalise, parse_date
+from .loading import SERVICE_DATE, iter_version_files, load_version_file
+from .lockfile import read_lock
+from .model import PolicyVersion
+
+
+def packaged_root() -> Path:
+    """The policy versions shipped inside the package (the embedded default)."""
+    return Path(str(resources.files("rxpolicy.policy_versions")))
+
+
+def load_policy_dir(directory: Path) -> list[PolicyVersion]:
+    """Every version in one policy directory, checked as a sequence."""
+    locked = read_lock(directory)
+    errors: list[PolicyFileError] = []
+    versions: list[PolicyVersion] = []
+    files = list(iter_version_files(directory))
+    if not files:
+        raise PolicyLoadError([PolicyFileError(str(directory), "", "no *.yaml version files")])
+    for path in files:
+        try:
+            versions.append(load_version_file(path, locked_hash=locked.get(path.name)))
+        except PolicyLoadError as exc:
+            errors.extend(exc.errors)
+    for name in sorted(set(locked) - {p.name for p in files}):
+        errors.append(
+            PolicyFileError(str(directory / name), "", "is locked in versions.lock but missing; "
+                            "published policy versions are never removed")
+        )
+    if not errors:
+        errors.extend(check_sequence(directory, versions))
+    if errors:
+        raise PolicyLoadError(errors)
+    return sorted(versions, key=lambda v: v.effective)
+
+
+def check_sequence(directory: Path, versions: list[PolicyVersion]) -> list[PolicyFileError]:
+    """One policy id; effective dates strictly increasing together with semver."""
+    errors = []
+    ordered = sorted(versions, key=lambda v: v.effective)
+    ids = {v.policy_id for v in versions}
+    if len(ids) > 1:
+        errors.append(PolicyFileError(str(directory), "policy.id", f"several policy ids: {sorted(ids)}"))
+    elif ids and directory.name != next(iter(ids)):
+        errors.append(
+            PolicyFileError(str(directory), "policy.id",
+                            f"directory is named {directory.name} but its versions say {next(iter(ids))}")
+        )
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after.effective == before.effective:
+            errors.append(
+                PolicyFileError(after.source_path, "effective",
+                                f"{after.effective} is also the effective date of {before.source_path}")
+            )
+        elif semver.Version.parse(after.version) <= semver.Version.parse(before.version):
+            errors.append(
+                PolicyFileError(after.source_path, "version",
+                                f"{after.version} (effective {after.effective}) must be greater than "
+                                f"{before.version} (effective {before.effective})")
+            )
+    return errors
+
+
+class VersionStore:
+    def __init__(self, versions: Mapping[str, list[PolicyVersion]]) -> None:
+        self._compiled: dict[str, list[CompiledVersion]] = {
+            pid: [CompiledVersion(v) for v in sorted(vs, key=lambda v: v.effective)]
+            for pid, vs in versions.items()
+        }
+        self._dates = {pid: [c.version.effective for c in cs] for pid, cs in self._compiled.items()}
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> VersionStore:
+        """Load every policy directory under ``root`` (default: the packaged versions)."""
+        root = root or packaged_root()
+        if not root.is_dir():
+            raise PolicyLoadError([PolicyFileError(str(root), "", "is not a directory")])
+        dirs = sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+        if not dirs and any(root.glob("*.yaml")):
+            dirs = [root]  # pointed straight at one policy's directory
+        if not dirs:
+            raise PolicyLoadError([PolicyFileError(str(root), "", "holds no policy directories")])
+        errors: list[PolicyFileError] = []
+        loaded: dict[str, list[PolicyVersion]] = {}
+        for directory in dirs:
+            try:
+                versions = load_policy_dir(directory)
+            except PolicyLoadError as exc:
+                errors.extend(exc.errors)
+                continue
+            loaded[versions[0].policy_id] = versions
+        if errors:
+            raise PolicyLoadError(errors)
+        return cls(loaded)
+
+    # ------------------------------------------------------------ lookups
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return sorted(self._compiled)
+
+    def default_policy(self) -> str:
+        if len(self._compiled) != 1:
+            raise NotFound(f"several policies are loaded ({', '.join(self.policy_ids)}); name one")
+        return next(iter(self._compiled))
+
+    def _policy(self, policy_id: str | None) -> list[CompiledVersion]:
+        pid = policy_id or self.default_policy()
+        try:
+            return self._compiled[pid]
+        except KeyError:
+            raise NotFound(f"no policy {pid!r} (loaded: {', '.join(self.policy_ids)})") from None
+
+    def versions(self, policy_id: str | None = None) -> list[PolicyVersion]:
+        return [c.version for c in self._policy(policy_id)]
+
+    def compiled(self, version: PolicyVersion) -> CompiledVersion:
+        for c in self._policy(version.policy_id):
+            if c.version.content_hash == version.content_hash:
+                return c
+        raise NotFound(f"version {version.version} of {version.policy_id} is not in this store")
+
+    def in_force(
+        self, service_date: dt.date, policy_id: str | None = None, as_known_on: dt.date | None = None
+    ) -> CompiledVersion | None:
+        compiled = self._policy(policy_id)
+        if as_known_on is not None:
+            compiled = [c for c in compiled if c.version.meta.recorded <= as_known_on]
+            dates = [c.version.effective for c in compiled]
+        else:
+            dates = self._dates[compiled[0].version.policy_id] if compiled else []
+        i = bisect.bisect_right(dates, service_date)
+        return compiled[i - 1] if i else None
+
+    def resolve(self, ref: str, policy_id: str | None = None) -> PolicyVersion:
+        """A version by semver ("4.5.0"), by date in force ("2025-03-25"), or "latest"."""
+        compiled = self._policy(policy_id)
+        ref = ref.strip()
+        if ref == "latest":
+            return compiled[-1].version
+        for c in compiled:
+            if c.version.version == ref:
+                return c.version
+        try:
+            day = dt.date.fromisoformat(ref)
+        except ValueError:
+            known = ", ".join(c.version.version for c in compiled)
+            raise NotFound(f"no version {ref!r} of {compiled[0].version.policy_id} (known: {known}; "
+                           "or give a date YYYY-MM-DD, or 'latest')") from None
+        found = self.in_force(day, policy_id)
+        if found is None:
+            raise NotFound(f"no version of {compiled[0].version.policy_id} is in force on {day}")
+        return found.version
+
+    # ------------------------------------------------------------ deciding
+
+    def decide(
+        self,
+        request: Any,
+        *,
+        policy_id: str | None = None,
+        as_known_on: dt.date | None = None,
+        with_trace: bool = False,
+        version: PolicyVersion | None = None,
+    ) -> Decision:
+        """Decide a request (the case-file shape: fact name -> value) under the version in
+        force on its service date, or under ``version`` when given."""
+        if not isinstance(request, Mapping):
+            raise InvalidRequest([FieldViolation("request", "must be a mapping of fact names to values")])
+        compiled = self._policy(policy_id)
+        service_date, problem = parse_date(SERVICE_DATE, request.get(SERVICE_DATE))
+        if request.get(SERVICE_DATE) is None:
+            problem = FieldViolation(SERVICE_DATE, "is required")
+        chosen: CompiledVersion | None = None
+        if version is not None:
+            chosen = self.compiled(version)
+        elif service_date is not None:
+            chosen = self.in_force(service_date, policy_id, as_known_on)
+            if chosen is None:
+                first = compiled[0].version
+                known = "" if as_known_on is None else f" as known on {as_known_on}"
+                problem = FieldViolation(
+                    SERVICE_DATE,
+                    f"no version of {first.policy_id} is in force on {service_date}{known}; "
+                    f"the first took effect on {first.effective}",
+                )
+        if chosen is None:
+            # Report the other fields' problems too, checked against the latest version.
+            others: list[FieldViolation] = []
+            try:
+                normalise(compiled[-1].version, {k: v for k, v in request.items() if k != SERVICE_DATE
+                                                 } | {SERVICE_DATE: "2000-01-01"}, frozenset())
+            except InvalidRequest as exc:
+                others = list(exc.violations)
+            assert problem is not None
+            raise InvalidRequest([problem, *others])
+        facts = normalise(chosen.version, request, chosen.measures)
+        return chosen.decide(facts, with_trace=with_trace)
