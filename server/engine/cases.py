@@ -15,8 +15,14 @@ import attrs
 import yaml
 
 EXPECT_KEYS = (
-    "decision", "version_effective", "approval_months", "approved_through",
-    "refer_to", "unmet", "missing", "error",
+    "decision",
+    "version_effective",
+    "approval_months",
+    "approved_through",
+    "refer_to",
+    "unmet",
+    "missing",
+    "error",
 )
 
 

@@ -24,7 +24,7 @@ from .decision import (
 )
 from .facts import Facts
 from .loading import REQUEST_TYPE, SERVICE_DATE
-from .model import Group, Indication, Leaf, Node, PolicyVersion, Referral
+from .model import Indication, Leaf, Node, PolicyVersion, Referral
 
 Kleene = bool | None
 Evaluator = Callable[[Facts], Kleene]
@@ -100,10 +100,10 @@ def trace(node: Node, facts: Facts) -> TraceNode:
     kids = tuple(trace(c, facts) for c in node.children)
     results = [k.result for k in kids]
     if node.mode == "all":
-        result: Kleene = False if False in results else (None if None in results else True)
+        combined: Kleene = False if False in results else (None if None in results else True)
     else:
-        result = True if True in results else (None if None in results else False)
-    return TraceNode(node.key, node.cite, node.text, result, children=kids)
+        combined = True if True in results else (None if None in results else False)
+    return TraceNode(node.key, node.cite, node.text, combined, children=kids)
 
 
 def _observed(v: Any) -> Any:
@@ -234,9 +234,7 @@ class CompiledVersion:
             return Decision(
                 "pend", self.ref, citation, missing=_merge_missing(unknown_nodes), trace=full_trace
             )
-        return Decision(
-            "approve", self.ref, citation, approval=self._approval(ind, facts), trace=full_trace
-        )
+        return Decision("approve", self.ref, citation, approval=self._approval(ind, facts), trace=full_trace)
 
     def _approval(self, ind: Indication, facts: Facts) -> Approval:
         duration = ind.durations[facts[ind.durations_keyed_by]]
@@ -251,9 +249,7 @@ class CompiledVersion:
 
     def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
         referral = self.referrals.get(request_type)
-        section = (
-            Citation(referral.key, referral.cite, referral.text) if referral is not None else None
-        )
+        section = Citation(referral.key, referral.cite, referral.text) if referral is not None else None
         if referral is None:
             return Decision(
                 "deny",
@@ -296,11 +292,8 @@ class CompiledVersion:
                 referral=tuple(Citation(r.key, r.cite, r.text) for r in possible),
                 trace=full_trace,
             )
-        return Decision(
-            "pend", self.ref, section, missing=_merge_missing(unknown_traces), trace=full_trace
-        )
+        return Decision("pend", self.ref, section, missing=_merge_missing(unknown_traces), trace=full_trace)
 
 
 def compile_versions(versions: Iterable[PolicyVersion]) -> Mapping[str, CompiledVersion]:
     return {v.content_hash: CompiledVersion(v) for v in versions}
-

@@ -182,7 +182,7 @@ class _Builder:
                     self.node(child, f"{path}.{mode}[{i}]", specs, agents)
                     for i, child in enumerate(raw[mode])
                 )
-                return Group(key, raw["cite"], raw["text"], mode, children)  # type: ignore[arg-type]
+                return Group(key, raw["cite"], raw["text"], mode, children)
         return self.leaf(raw, path, specs, agents)
 
     def leaf(
@@ -275,9 +275,7 @@ class _Builder:
             )
         return tuple(out)
 
-    def referrals(
-        self, specs: Mapping[str, FactSpec], agents: Mapping[str, Agent]
-    ) -> tuple[Referral, ...]:
+    def referrals(self, specs: Mapping[str, FactSpec], agents: Mapping[str, Agent]) -> tuple[Referral, ...]:
         out = []
         for i, raw in enumerate(self.doc["referrals"]):
             path = f"referrals[{i}]"
@@ -346,11 +344,9 @@ class _Builder:
             agents=agents,
             strengths_mg=tuple(sorted(product["strengths_mg"])) if product else (),
             dose_fact=dose_fact,
-            self_names=frozenset(n.lower() for n in product.get("self_names", ())) if product else frozenset(),
+            self_names=frozenset(n.lower() for n in (product or {}).get("self_names", ())),
             agent_index={
-                name.lower(): term
-                for term, agent in agents.items()
-                for name in (term, *agent.aliases)
+                name.lower(): term for term, agent in agents.items() for name in (term, *agent.aliases)
             },
             indications=indications,
             referrals=referrals,

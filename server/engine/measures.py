@@ -84,5 +84,5 @@ def derive(
                     for cls in agent.classes:
                         by_class.setdefault(cls, set()).add(agent.molecule)
             for path in class_paths:
-                out[path] = len(by_class.get(path[len(prefix):], ()))
+                out[path] = len(by_class.get(path[len(prefix) :], ()))
     return out

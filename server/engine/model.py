@@ -76,7 +76,7 @@ class Indication:
     cite: str
     title: str
     request_types: tuple[str, ...]
-    applies_to: Leaf  # selects the indication (typically the diagnosis criterion)
+    applies_to: Node  # selects the indication (typically the diagnosis criterion)
     criteria: Group
     durations: Mapping[str, Duration]  # keyed by the value of the keyed-by fact
     durations_keyed_by: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -45,8 +46,11 @@ def load_policy_dir(directory: Path) -> list[PolicyVersion]:
             errors.extend(exc.errors)
     for name in sorted(set(locked) - {p.name for p in files}):
         errors.append(
-            PolicyFileError(str(directory / name), "", "is locked in versions.lock but missing; "
-                            "published policy versions are never removed")
+            PolicyFileError(
+                str(directory / name),
+                "",
+                "is locked in versions.lock but missing; published policy versions are never removed",
+            )
         )
     if not errors:
         errors.extend(check_sequence(directory, versions))
@@ -64,20 +68,29 @@ def check_sequence(directory: Path, versions: list[PolicyVersion]) -> list[Polic
         errors.append(PolicyFileError(str(directory), "policy.id", f"several policy ids: {sorted(ids)}"))
     elif ids and directory.name != next(iter(ids)):
         errors.append(
-            PolicyFileError(str(directory), "policy.id",
-                            f"directory is named {directory.name} but its versions say {next(iter(ids))}")
+            PolicyFileError(
+                str(directory),
+                "policy.id",
+                f"directory is named {directory.name} but its versions say {next(iter(ids))}",
+            )
         )
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if after.effective == before.effective:
             errors.append(
-                PolicyFileError(after.source_path, "effective",
-                                f"{after.effective} is also the effective date of {before.source_path}")
+                PolicyFileError(
+                    after.source_path,
+                    "effective",
+                    f"{after.effective} is also the effective date of {before.source_path}",
+                )
             )
         elif semver.Version.parse(after.version) <= semver.Version.parse(before.version):
             errors.append(
-                PolicyFileError(after.source_path, "version",
-                                f"{after.version} (effective {after.effective}) must be greater than "
-                                f"{before.version} (effective {before.effective})")
+                PolicyFileError(
+                    after.source_path,
+                    "version",
+                    f"{after.version} (effective {after.effective}) must be greater than "
+                    f"{before.version} (effective {before.effective})",
+                )
             )
     return errors
 
@@ -166,8 +179,10 @@ class VersionStore:
             day = dt.date.fromisoformat(ref)
         except ValueError:
             known = ", ".join(c.version.version for c in compiled)
-            raise NotFound(f"no version {ref!r} of {compiled[0].version.policy_id} (known: {known}; "
-                           "or give a date YYYY-MM-DD, or 'latest')") from None
+            raise NotFound(
+                f"no version {ref!r} of {compiled[0].version.policy_id} (known: {known}; "
+                "or give a date YYYY-MM-DD, or 'latest')"
+            ) from None
         found = self.in_force(day, policy_id)
         if found is None:
             raise NotFound(f"no version of {compiled[0].version.policy_id} is in force on {day}")
@@ -209,8 +224,11 @@ class VersionStore:
             # Report the other fields' problems too, checked against the latest version.
             others: list[FieldViolation] = []
             try:
-                normalise(compiled[-1].version, {k: v for k, v in request.items() if k != SERVICE_DATE
-                                                 } | {SERVICE_DATE: "2000-01-01"}, frozenset())
+                normalise(
+                    compiled[-1].version,
+                    {k: v for k, v in request.items() if k != SERVICE_DATE} | {SERVICE_DATE: "2000-01-01"},
+                    frozenset(),
+                )
             except InvalidRequest as exc:
                 others = list(exc.violations)
             assert problem is not None

@@ -1,0 +1,58 @@
+"""What several subcommands share: loading the store, reading request files, printing."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..engine.errors import PolicyLoadError
+from ..engine.store import VersionStore
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        metavar="DIR",
+        help="directory of policy version directories (default: the packaged versions)",
+    )
+    parser.add_argument("--policy", metavar="ID", help="policy id (default: the only one loaded)")
+
+
+def add_as_known_on(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-known-on",
+        type=dt.date.fromisoformat,
+        metavar="DATE",
+        help="ignore versions recorded after DATE (what was known then)",
+    )
+
+
+def load_store(args: argparse.Namespace) -> VersionStore | None:
+    try:
+        return VersionStore.load(args.policies)
+    except PolicyLoadError as exc:
+        fail("cannot load policy versions:\n" + "\n".join(f"  {e}" for e in exc.errors))
+        return None
+
+
+def fail(message: str) -> None:
+    print(f"rxpolicy: {message}", file=sys.stderr)
+
+
+def read_structured(path: str) -> Any:
+    """A YAML or JSON document from a file, or from standard input for '-'."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    if path.endswith(".json"):
+        return json.loads(text)
+    return yaml.safe_load(text)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
