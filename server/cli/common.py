@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..engine.errors import PolicyLoadError
 from ..engine.store import VersionStore
+from ..engine.yamltext import load_request_yaml
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +50,7 @@ def read_structured(path: str) -> Any:
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     if path.endswith(".json"):
         return json.loads(text)
-    return yaml.safe_load(text)
+    return load_request_yaml(text)
 
 
 def to_json(value: Any) -> str:

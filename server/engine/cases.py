@@ -14,6 +14,8 @@ from typing import Any
 import attrs
 import yaml
 
+from .yamltext import load_request_yaml
+
 EXPECT_KEYS = (
     "decision",
     "version_effective",
@@ -65,7 +67,7 @@ def iter_case_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 def load_cases(path: Path) -> list[Case]:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_request_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CaseFileError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):

@@ -109,7 +109,8 @@ def explain(result: dict[str, Any]) -> str:
         def walk(node: dict[str, Any], depth: int) -> None:
             fact = ""
             if "fact" in node:
-                fact = f"   <- {node['fact']} = {node['observed']!r}"
+                seen = "unknown" if node["observed"] is None else repr(node["observed"])
+                fact = f"   <- {node['fact']} = {seen}"
             lines.append(f"{'  ' * depth}{_MARK[node['result']]} {node['cite']} {node['text']}{fact}")
             for child in node.get("children", ()):
                 walk(child, depth + 1)
