@@ -81,14 +81,29 @@ def _path(parts: Any) -> str:
     return out or "(top level)"
 
 
+# A criterion node is a oneOf (leaf | all | any); the key it carries says which one
+# the author meant, so its errors are the ones worth reporting.
+_NODE_BRANCH = {"fact": 0, "all": 1, "any": 2}
+
+
+def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """A oneOf failure says only "not valid under any"; report the intended branch's reason."""
+    while error.context:
+        candidates = list(error.context)
+        instance = error.instance
+        if isinstance(instance, dict):
+            branch = next((i for k, i in _NODE_BRANCH.items() if k in instance), None)
+            chosen = [e for e in candidates if e.relative_schema_path and e.relative_schema_path[0] == branch]
+            candidates = chosen or candidates
+        error = max(candidates, key=lambda e: (len(e.absolute_path), e.validator != "additionalProperties"))
+    return error
+
+
 def _schema_errors(file: str, doc: Any) -> list[PolicyFileError]:
     errors = []
     for error in sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
-        # A oneOf failure says only "not valid under any"; its closest branch says why.
-        best = jsonschema.exceptions.best_match(error.context) if error.context else error
-        path = _path(best.absolute_path if best is not None else error.absolute_path)
-        reason = best.message if best is not None else error.message
-        errors.append(PolicyFileError(file, path, reason))
+        best = _most_specific(error)
+        errors.append(PolicyFileError(file, _path(best.absolute_path), best.message))
     return errors
 
 

@@ -1,0 +1,121 @@
+"""Normalising facts: aliases, the drug itself, derived measures, and errors naming fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rxpolicy.server.engine.errors import InvalidRequest
+from rxpolicy.server.engine.facts import normalise
+from rxpolicy.server.engine.store import VersionStore
+
+BASE = {"service_date": "2025-06-02", "line_of_business": "medicaid", "request_type": "initial"}
+MEASURES = frozenset(
+    {
+        "doses.weekly_mg",
+        "doses.weekly_tablets",
+        "doses.per_week",
+        "doses.max_dose_mg",
+        "doses.max_dose_tablets",
+        "prior_therapies.count",
+        "prior_therapies.molecules_in_class.anti_cd38_antibody",
+        "prior_therapies.molecules_in_class.proteasome_inhibitor",
+    }
+)
+
+
+def _norm(store: VersionStore, **facts: Any) -> dict[str, Any]:
+    return normalise(store.resolve("4.5.0"), {**BASE, **facts}, MEASURES)
+
+
+def _fields(store: VersionStore, **facts: Any) -> tuple[str, ...]:
+    with pytest.raises(InvalidRequest) as info:
+        _norm(store, **facts)
+    return info.value.fields
+
+
+def test_brand_aliases_and_case(store: VersionStore) -> None:
+    facts = _norm(store, combination=["VELCADE", " Decadron "], product="Xpovio", line_of_business="HIM")
+    assert facts["combination"] == frozenset({"bortezomib", "dexamethasone"})
+    assert facts["product"] == "xpovio" and facts["line_of_business"] == "marketplace"
+
+
+def test_the_drug_itself_is_dropped_from_combination(store: VersionStore) -> None:
+    assert _norm(store, combination=["selinexor", "dexamethasone"])["combination"] == {"dexamethasone"}
+
+
+def test_derived_dose_measures(store: VersionStore) -> None:
+    facts = _norm(store, doses=[{"tablets": 2, "strength_mg": 40}, {"tablets": 1, "strength_mg": 40}])
+    assert facts["doses.weekly_mg"] == 120
+    assert facts["doses.weekly_tablets"] == 3
+    assert facts["doses.per_week"] == 2
+    assert facts["doses.max_dose_mg"] == 80
+    assert facts["doses.max_dose_tablets"] == 2
+
+
+def test_class_counts_count_molecules_across_lines(store: VersionStore) -> None:
+    lines = [["Darzalex", "bortezomib"], ["Darzalex Faspro", "Velcade"], ["carfilzomib"]]
+    facts = _norm(store, prior_therapies=lines)
+    assert facts["prior_therapies.count"] == 3
+    assert facts["prior_therapies.molecules_in_class.anti_cd38_antibody"] == 1
+    assert facts["prior_therapies.molecules_in_class.proteasome_inhibitor"] == 2
+
+
+def test_null_is_unknown(store: VersionStore) -> None:
+    facts = _norm(store, member_age=None)
+    assert "member_age" not in facts
+
+
+@pytest.mark.parametrize(
+    ("facts", "field"),
+    [
+        ({"diagnosis": "dlbc"}, "diagnosis"),
+        ({"member_age": -3}, "member_age"),
+        ({"member_age": 17.5}, "member_age"),
+        ({"member_age": True}, "member_age"),
+        ({"member_age": 1000}, "member_age"),
+        ({"combination": "bortezomib"}, "combination"),
+        ({"combination": ["bortezomibb"]}, "combination"),
+        ({"combination": [3]}, "combination"),
+        ({"prior_therapies": [["x"]]}, "prior_therapies"),
+        ({"doses": []}, "doses"),
+        ({"doses": [{"tablets": 0, "strength_mg": 20}]}, "doses"),
+        ({"doses": [{"tablets": 1, "strength_mg": 30}]}, "doses"),
+        ({"doses": [{"tablets": 1, "strength_mg": 20, "when": "am"}]}, "doses"),
+        ({"doses": [{"tablets": 1, "strength_mg": 20}] * 8}, "doses"),
+        ({"doses": ["20mg"]}, "doses"),
+        ({"positive_response": "true"}, "positive_response"),
+        ({"days_on_therapy": -1}, "days_on_therapy"),
+        ({"request_type": "renewal"}, "request_type"),
+        ({"line_of_business": None}, "line_of_business"),
+        ({"service_date": "2025-13-01"}, "service_date"),
+        ({"service_date": "3025-01-01"}, "service_date"),
+        ({"favourite_colour": "blue"}, "favourite_colour"),
+    ],
+)
+def test_invalid_input_names_the_field(store: VersionStore, facts: dict[str, Any], field: str) -> None:
+    assert field in _fields(store, **facts)
+
+
+def test_every_bad_field_is_reported_at_once(store: VersionStore) -> None:
+    fields = _fields(store, member_age=-1, diagnosis="x", doses=[])
+    assert set(fields) == {"member_age", "diagnosis", "doses"}
+
+
+def test_unavailable_strength_says_which_were_available(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        normalise(store.resolve("4.4.0"), {**BASE, "doses": [{"tablets": 6, "strength_mg": 10}]}, MEASURES)
+    message = info.value.violations[0].description
+    assert "10 mg" in message and "20 mg, 40 mg, 50 mg, 60 mg" in message
+
+
+def test_messages_do_not_echo_long_member_text(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        _norm(store, diagnosis="x" * 500)
+    assert len(str(info.value)) < 400
+
+
+def test_a_request_that_is_not_a_mapping(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        store.decide(["not", "a", "mapping"])
+    assert info.value.fields == ("request",)
