@@ -248,14 +248,8 @@ class CompiledVersion:
         return Approval(months, False, approved_through(facts[SERVICE_DATE], months))
 
     def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
-        referral = self.referrals.get(request_type)
-        section = Citation(referral.key, referral.cite, referral.text) if referral is not None else None
-        if referral is None:
-            return Decision(
-                "deny",
-                self.ref,
-                unmet=(Unmet(Citation("", "", f"no criteria cover this {REQUEST_TYPE}")),),
-            )
+        referral = self.referrals[request_type]  # the loader ensures every request type has one
+        section = Citation(referral.key, referral.cite, referral.text)
         key_value = facts[referral.keyed_by]
         possible = []  # rules that may apply, in order, up to the first that surely does
         unknown_traces: list[TraceNode] = []
@@ -274,6 +268,7 @@ class CompiledVersion:
             unknown_traces.append(trace(rule.when, facts))
         full_trace = tuple(all_traces) if with_trace else None
         if not possible:
+            # No rule applies: nothing in the policy covers the request, so it is not met.
             return Decision(
                 "deny",
                 self.ref,

@@ -9,6 +9,7 @@ echoing member data beyond the offending term.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -220,9 +221,28 @@ def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+@functools.cache
+def _plan(version_key: str, wanted: frozenset[str]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Per version and set of measures: the required facts, and the list facts whose
+    measures some criterion reads (so a request pays only for what is read)."""
+    version = _VERSIONS[version_key]
+    required = tuple(name for name, spec in version.facts.items() if spec.required)
+    derived = tuple(
+        (name, spec.type)
+        for name, spec in version.facts.items()
+        if spec.type in ("doses", "lines") and any(w.startswith(name + ".") for w in wanted)
+    )
+    return required, derived
+
+
+_VERSIONS: dict[str, PolicyVersion] = {}
+
+
 def normalise(version: PolicyVersion, raw: Mapping[str, Any], wanted: frozenset[str]) -> Facts:
     """Validate ``raw`` against ``version`` and return facts plus the derived measures
     in ``wanted``; raise InvalidRequest naming every bad field."""
+    _VERSIONS.setdefault(version.content_hash, version)
+    required, derived = _plan(version.content_hash, wanted)
     n = _Normaliser(version)
     facts: Facts = {}
     specs = version.facts
@@ -236,13 +256,12 @@ def normalise(version: PolicyVersion, raw: Mapping[str, Any], wanted: frozenset[
         value = n.value(name, spec, raw_value)
         if value is not None:
             facts[name] = value
-    for name, spec in specs.items():
-        if spec.required and raw.get(name) is None:
+    for name in required:
+        if raw.get(name) is None:
             n.bad(name, "is required")
     if n.violations:
         raise InvalidRequest(n.violations)
-    for name in list(facts):
-        spec = specs[name]
-        if spec.type in ("doses", "lines"):
-            facts.update(derive(name, spec.type, facts[name], wanted, version.agents))
+    for name, kind in derived:
+        if name in facts:
+            facts.update(derive(name, kind, facts[name], wanted, version.agents))
     return facts

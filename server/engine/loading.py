@@ -39,6 +39,10 @@ from .model import (
 
 SCHEMA_FILE = "policy-version.schema.json"
 
+# libyaml's parser is several times faster than PyYAML's pure-Python one, and parsing
+# dominates server start-up; both are safe loaders and give the same documents.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Facts every prior-authorization request has; the engine reads them by name.
 SERVICE_DATE = "service_date"
 REQUEST_TYPE = "request_type"
@@ -109,7 +113,7 @@ def _schema_errors(file: str, doc: Any) -> list[PolicyFileError]:
 
 def parse_yaml(file: str, data: bytes) -> tuple[Any, list[PolicyFileError]]:
     try:
-        return yaml.safe_load(data), []
+        return yaml.load(data, Loader=_SAFE_LOADER), []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -333,6 +337,15 @@ class _Builder:
             self.error("product", "a policy with a doses fact must list product.strengths_mg")
         indications = self.indications(specs, agents)
         referrals = self.referrals(specs, agents)
+        if REQUEST_TYPE in specs:
+            referred = {rt for r in referrals for rt in r.request_types}
+            for rt in specs[REQUEST_TYPE].values:
+                if rt not in referred:
+                    self.error(
+                        "referrals",
+                        f"no referral covers request type '{rt}': a diagnosis no "
+                        "indication covers would have no decision",
+                    )
         effective = dt.date.fromisoformat(doc["effective"])
         recorded = dt.date.fromisoformat(doc.get("recorded", doc["effective"]))
         log = doc["revision_log"]
