@@ -16,6 +16,9 @@ COMMANDS = (
     "casetest",
     "versions",
     "authoring",
+    "diff",
+    "retro",
+    "serve",
 )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import attrs
 
-from .errors import PolicyLoadError
+from .errors import PolicyLoadError, RxPolicyError
 from .lockfile import read_lock
-from .store import load_policy_dir
+from .model import PolicyVersion
+from .store import VersionStore, load_policy_dir
 
 
 @attrs.define
@@ -47,4 +49,26 @@ def lint_root(root: Path) -> LintReport:
             f"{versions[0].effective} ({versions[0].version}) to "
             f"{versions[-1].effective} ({versions[-1].version})"
         )
+        check_semver(versions, report)
     return report
+
+
+def check_semver(versions: list[PolicyVersion], report: LintReport) -> None:
+    """Every version against its predecessor by DOMAIN.md section 5, using the semantic diff."""
+    # Imported here: z3 loads only when lint gets this far.
+    from .diff_format import kind_heading
+    from .diff_semver import check_pair, verdict_line, verdict_problem
+
+    store = VersionStore({versions[0].policy_id: versions})
+    for old, new in itertools.pairwise(versions):
+        try:
+            verdict = check_pair(store, old, new)
+        except RxPolicyError as exc:
+            report.problems.append(f"{new.source_path}: semantic diff from {old.version} failed: {exc}")
+            continue
+        line = "  " + verdict_line(verdict)
+        if verdict.witness is not None:
+            line += f"; e.g. {kind_heading(verdict.witness)}"
+        report.lines.append(line)
+        if not verdict.ok:
+            report.problems.append(verdict_problem(verdict))

@@ -1,0 +1,82 @@
+"""Typed exceptions for failed calls; an invalid request carries its field violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from ._status import field_violations
+from .results import FieldViolation, error_json
+
+
+class PolicyClientError(Exception):
+    """A call to the policy service failed; ``code`` is the gRPC status code."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+
+class InvalidRequestError(PolicyClientError):
+    """INVALID_ARGUMENT: the request is not valid input; ``violations`` name the fields."""
+
+    def __init__(self, details: str, violations: tuple[FieldViolation, ...]) -> None:
+        super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details)
+        self.violations = violations
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(v.field for v in self.violations)
+
+    def to_json(self) -> dict[str, Any]:
+        return error_json(self.code, self.violations)
+
+
+class NotFoundError(PolicyClientError):
+    """NOT_FOUND: no such policy or version."""
+
+
+class UnauthenticatedError(PolicyClientError):
+    """UNAUTHENTICATED: the server wants a valid bearer token."""
+
+
+class PermissionDeniedError(PolicyClientError):
+    """PERMISSION_DENIED."""
+
+
+class DeadlineExceededError(PolicyClientError):
+    """DEADLINE_EXCEEDED: no answer within the call's deadline."""
+
+
+class UnavailableError(PolicyClientError):
+    """UNAVAILABLE, after the retries the service config allows."""
+
+
+class ResourceExhaustedError(PolicyClientError):
+    """RESOURCE_EXHAUSTED: a message too large, or the server's concurrency limit."""
+
+
+_BY_CODE: dict[grpc.StatusCode, type[PolicyClientError]] = {
+    grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.UNAVAILABLE: UnavailableError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+}
+
+
+def from_status(code: grpc.StatusCode, details: str, trailing_metadata: Any = ()) -> PolicyClientError:
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidRequestError(details, field_violations(trailing_metadata))
+    return _BY_CODE.get(code, PolicyClientError)(code, details)
+
+
+def from_rpc_error(error: grpc.RpcError) -> PolicyClientError:
+    call: Any = error
+    code = call.code() if hasattr(call, "code") else grpc.StatusCode.UNKNOWN
+    details = (call.details() if hasattr(call, "details") else None) or ""
+    trailing = call.trailing_metadata() if hasattr(call, "trailing_metadata") else ()
+    return from_status(code, details, trailing)

@@ -1,0 +1,333 @@
+"""The rxpolicy.v1.PolicyService servicer (grpc.aio).
+
+Each handler converts at the edge (convert.py), asks the version store, and maps
+engine errors to statuses (status.py). Any other exception is a bug: it is logged
+by type and stack with the request id, and the caller gets INTERNAL with the id
+only, never a stack trace or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import itertools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+from rxpolicy.v1 import decision_pb2
+from rxpolicy.v1 import policy_service_pb2 as pb
+
+from ..engine.decision import Decision
+from ..engine.errors import FieldViolation, InvalidRequest, NotFound
+from ..engine.store import VersionStore
+from . import convert, status
+from .logs import DecisionLog, event
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PolicyService"].full_name
+
+_REQUEST_FIELDS = frozenset({"request", "policy_id", "as_known_on", "facts", "version", "in_force_on"})
+_DIFF_FORMATS = {
+    pb.DIFF_FORMAT_UNSPECIFIED: "text",
+    pb.DIFF_FORMAT_TEXT: "text",
+    pb.DIFF_FORMAT_MARKDOWN: "markdown",
+    pb.DIFF_FORMAT_JSON: "json",
+    pb.DIFF_FORMAT_HTML: "html",
+}
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+class Undecodable:
+    """Stands in for a request whose bytes are not a valid message of its type, so the
+    handler answers INVALID_ARGUMENT instead of gRPC's generic INTERNAL."""
+
+
+UNDECODABLE = Undecodable()
+
+
+def safe_deserializer(message_type: type[Message]) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return message_type.FromString(data)
+        except (DecodeError, RuntimeError, ValueError):
+            return UNDECODABLE
+
+    return deserialize
+
+
+class _RequestIds:
+    """Ids for requests that came without one: unique per process, cheap to make."""
+
+    def __init__(self) -> None:
+        self._prefix = f"rx-{os.getpid():x}-{os.urandom(4).hex()}-"
+        self._counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter)}"
+
+
+class PolicyServicer:
+    def __init__(self, store: VersionStore, decision_log: DecisionLog) -> None:
+        self.store = store
+        self.decision_log = decision_log
+        self._new_id = _RequestIds()
+        self._known_fields = _REQUEST_FIELDS | {
+            name for pid in store.policy_ids for v in store.versions(pid) for name in v.facts
+        }
+
+    # ------------------------------------------------------------ deciding
+
+    def _decide(self, request: pb.EvaluateRequest) -> Decision:
+        as_known_on: dt.date | None = None
+        if request.HasField("as_known_on"):
+            as_known_on = convert.parse_request_date("as_known_on", request.as_known_on)
+        return self.store.decide(
+            convert.facts_mapping(request.facts),
+            policy_id=request.policy_id or None,
+            as_known_on=as_known_on,
+            with_trace=request.include_trace,
+        )
+
+    def _loggable_fields(self, violations: tuple[FieldViolation, ...]) -> list[str]:
+        # An unknown fact's name is the caller's text; it might be anything, so not logged.
+        return [v.field if v.field in self._known_fields else "(unknown field)" for v in violations]
+
+    def _result(self, request: pb.EvaluateRequest, log: list[dict[str, Any]]) -> pb.EvaluateResult:
+        """One request of a stream: a decision or an error result, never an exception."""
+        rid = request.request_id or self._new_id()
+        try:
+            decision = self._decide(request)
+        except InvalidRequest as exc:
+            log.append(
+                DecisionLog.error_record(rid, "INVALID_ARGUMENT", self._loggable_fields(exc.violations))
+            )
+            return pb.EvaluateResult(request_id=rid, error=status.request_error(exc))
+        except NotFound as exc:
+            log.append(DecisionLog.error_record(rid, "NOT_FOUND"))
+            return pb.EvaluateResult(request_id=rid, error=status.not_found_error(str(exc)))
+        except Exception:
+            event("internal error deciding a stream item", 40, request_id=rid, exc_info=True)
+            log.append(DecisionLog.error_record(rid, "INTERNAL"))
+            return pb.EvaluateResult(
+                request_id=rid,
+                error=decision_pb2.RequestError(code=13, message=f"internal error (request id {rid})"),
+            )
+        log.append(DecisionLog.decision_record(rid, decision))
+        return pb.EvaluateResult(request_id=rid, decision=convert.decision_message(decision))
+
+    async def Evaluate(self, request: pb.EvaluateRequest | Undecodable, context: Any) -> pb.EvaluateResponse:
+        if isinstance(request, Undecodable):
+            await _abort_invalid(context, status.UNDECODABLE)
+            raise AssertionError("unreachable")
+        rid = request.request_id or self._new_id()
+        try:
+            decision = self._decide(request)
+        except InvalidRequest as exc:
+            self.decision_log.write(
+                [DecisionLog.error_record(rid, "INVALID_ARGUMENT", self._loggable_fields(exc.violations))]
+            )
+            await _abort_invalid(context, exc)
+            raise
+        except NotFound as exc:
+            self.decision_log.write([DecisionLog.error_record(rid, "NOT_FOUND")])
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            raise
+        self.decision_log.write([DecisionLog.decision_record(rid, decision)])
+        return pb.EvaluateResponse(request_id=rid, decision=convert.decision_message(decision))
+
+    async def EvaluateStream(
+        self, requests: AsyncIterator[pb.EvaluateStreamRequest | Undecodable], context: Any
+    ) -> AsyncIterator[pb.EvaluateStreamResponse]:
+        async for batch in requests:
+            log: list[dict[str, Any]] = []
+            if isinstance(batch, Undecodable):
+                rid = self._new_id()
+                log.append(DecisionLog.error_record(rid, "INVALID_ARGUMENT", ["request"]))
+                response = pb.EvaluateStreamResponse(
+                    results=[
+                        pb.EvaluateResult(request_id=rid, error=status.request_error(status.UNDECODABLE))
+                    ]
+                )
+            else:
+                response = pb.EvaluateStreamResponse(results=[self._result(r, log) for r in batch.requests])
+            self.decision_log.write(log)
+            yield response
+            # A long batch run must not starve other callers on this event loop.
+            await asyncio.sleep(0)
+
+    # ------------------------------------------------------------ versions
+
+    async def ListVersions(
+        self, request: pb.ListVersionsRequest | Undecodable, context: Any
+    ) -> pb.ListVersionsResponse:
+        if isinstance(request, Undecodable):
+            await _abort_invalid(context, status.UNDECODABLE)
+            raise AssertionError("unreachable")
+        try:
+            versions = self.store.versions(request.policy_id or None)
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            raise
+        return pb.ListVersionsResponse(
+            policy_id=versions[0].policy_id, versions=[convert.version_info(v) for v in versions]
+        )
+
+    async def GetVersion(
+        self, request: pb.GetVersionRequest | Undecodable, context: Any
+    ) -> pb.GetVersionResponse:
+        if isinstance(request, Undecodable):
+            await _abort_invalid(context, status.UNDECODABLE)
+            raise AssertionError("unreachable")
+        selector = request.WhichOneof("selector")
+        try:
+            if selector == "in_force_on":
+                day = convert.parse_request_date("in_force_on", request.in_force_on)
+                version = self.store.resolve(day.isoformat(), request.policy_id or None)
+            elif selector == "version" and request.version.strip():
+                version = self.store.resolve(request.version, request.policy_id or None)
+            else:
+                version = self.store.resolve("latest", request.policy_id or None)
+        except InvalidRequest as exc:
+            await _abort_invalid(context, exc)
+            raise
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            raise
+        return pb.GetVersionResponse(version=convert.version_message(version))
+
+    async def DiffVersions(
+        self, request: pb.DiffVersionsRequest | Undecodable, context: Any
+    ) -> pb.DiffVersionsResponse:
+        if isinstance(request, Undecodable):
+            await _abort_invalid(context, status.UNDECODABLE)
+            raise AssertionError("unreachable")
+        fmt = _DIFF_FORMATS.get(request.format)
+        problems = []
+        if fmt is None:
+            problems.append(FieldViolation("format", f"unknown format {request.format}"))
+        for name in ("from_ref", "to_ref"):
+            if not getattr(request, name).strip():
+                problems.append(FieldViolation(name, "is required: a semantic version, a date, or 'latest'"))
+        if problems:
+            await _abort_invalid(context, InvalidRequest(problems))
+        try:
+            from ..engine.diff_api import diff_document  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            await context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, "version diffs are not available in this build"
+            )
+            raise
+        work = functools.partial(
+            diff_document,
+            self.store,
+            request.from_ref,
+            request.to_ref,
+            policy_id=request.policy_id or None,
+            semantic=request.semantic,
+            fmt=fmt,
+        )
+        # A semantic diff may take a while: off the event loop, within the caller's deadline.
+        remaining = context.time_remaining()
+        try:
+            doc = await asyncio.wait_for(asyncio.to_thread(work), timeout=remaining)
+        except TimeoutError:
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED, "the diff did not finish within the deadline"
+            )
+            raise
+        except InvalidRequest as exc:
+            await _abort_invalid(context, exc)
+            raise
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            raise
+        out = pb.DiffVersionsResponse(
+            content=doc.content,
+            media_type=doc.media_type,
+            from_version=_version_text(doc.from_version),
+            to_version=_version_text(doc.to_version),
+        )
+        if doc.equivalent is not None:
+            out.equivalent = doc.equivalent
+        if doc.required_bump is not None:
+            out.required_bump = str(doc.required_bump)
+        return out
+
+
+def _version_text(value: Any) -> str:
+    return str(getattr(value, "version", value))
+
+
+async def _abort_invalid(context: Any, exc: InvalidRequest) -> None:
+    s = status.invalid_argument(exc.violations)
+    await context.abort(s.code, s.details, s.trailing_metadata)
+
+
+def guarded(
+    method: Callable[[Any, Any], Awaitable[Resp]],
+) -> Callable[[Any, Any], Awaitable[Resp]]:
+    """A unary handler that never lets a bug's text or stack reach the wire."""
+
+    @functools.wraps(method)
+    async def handler(request: Any, context: Any) -> Resp:
+        try:
+            return await method(request, context)
+        except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except Exception:
+            rid = getattr(request, "request_id", "") or ""
+            event("internal error", 40, method=method.__name__, request_id=rid, exc_info=True)
+            await context.abort(
+                grpc.StatusCode.INTERNAL, "internal error" + (f" (request id {rid})" if rid else "")
+            )
+            raise
+
+    return handler
+
+
+def guarded_stream(
+    method: Callable[[Any, Any], AsyncIterator[Resp]],
+) -> Callable[[Any, Any], AsyncIterator[Resp]]:
+    @functools.wraps(method)
+    async def handler(requests: Any, context: Any) -> AsyncIterator[Resp]:
+        try:
+            async for response in method(requests, context):
+                yield response
+        except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except Exception:
+            event("internal error", 40, method=method.__name__, exc_info=True)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            raise
+
+    return handler
+
+
+def generic_handler(servicer: PolicyServicer) -> grpc.GenericRpcHandler:
+    """The service's method handlers, with deserializers that turn undecodable bytes
+    into INVALID_ARGUMENT (the generated registration would answer INTERNAL)."""
+    unary: dict[str, tuple[type[Message], type[Message]]] = {
+        "Evaluate": (pb.EvaluateRequest, pb.EvaluateResponse),
+        "ListVersions": (pb.ListVersionsRequest, pb.ListVersionsResponse),
+        "GetVersion": (pb.GetVersionRequest, pb.GetVersionResponse),
+        "DiffVersions": (pb.DiffVersionsRequest, pb.DiffVersionsResponse),
+    }
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        name: grpc.unary_unary_rpc_method_handler(
+            guarded(getattr(servicer, name)),
+            request_deserializer=safe_deserializer(req),
+            response_serializer=resp.SerializeToString,
+        )
+        for name, (req, resp) in unary.items()
+    }
+    handlers["EvaluateStream"] = grpc.stream_stream_rpc_method_handler(
+        guarded_stream(servicer.EvaluateStream),
+        request_deserializer=safe_deserializer(pb.EvaluateStreamRequest),
+        response_serializer=pb.EvaluateStreamResponse.SerializeToString,
+    )
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

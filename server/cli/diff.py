@@ -1,0 +1,57 @@
+"""rxpolicy diff: what changed between two versions, and which requests it decides differently."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..engine.errors import NotFound, RxPolicyError
+from .common import add_store_options, fail, load_store
+
+FORMATS = ("text", "markdown", "json", "html")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="diff two versions: structural changes, and with --semantic the requests decided differently",
+        description="Diff version A against version B (each a semver such as 4.4.0, a date in force such "
+        "as 2025-03-25, or 'latest'). --semantic adds every kind of request the two versions decide "
+        "differently, each with a minimal witness request verified by the engine, or a proof (z3) that "
+        "there is none, and the semver bump DOMAIN.md section 5 requires.",
+    )
+    p.add_argument("old", metavar="A", help="the version diffed from")
+    p.add_argument("new", metavar="B", help="the version diffed to")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--semantic", action="store_true", help="also find requests decided differently")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    add_store_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = load_store(args)
+    if store is None:
+        return 1
+    from ..engine.diff_api import diff_document  # z3 and the renderers load only for this command
+
+    try:
+        doc = diff_document(
+            store, args.old, args.new, policy_id=args.policy, semantic=args.semantic, fmt=args.format
+        )
+    except NotFound as exc:
+        fail(str(exc))
+        return 1
+    except RxPolicyError as exc:
+        fail(f"diff failed: {exc}")
+        return 1
+    if args.output is None:
+        print(doc.content, end="")
+    else:
+        args.output.write_text(doc.content, encoding="utf-8")
+        summary = f"wrote {args.output} ({doc.from_version} -> {doc.to_version}"
+        if doc.required_bump is not None:
+            summary += f"; required bump {doc.required_bump.upper()}"
+        print(summary + ")")
+    return 0

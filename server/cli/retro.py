@@ -1,0 +1,168 @@
+"""rxpolicy retro / rxpolicy retro-generate: re-review historical claims; make test claims."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .common import add_as_known_on, add_store_options, fail
+
+RETRO_EPILOG = """\
+claim files:
+  CSV with a header row; one claim per row. Columns: claim_id (required) and any of the
+  request facts, named as in the policy (service_date, line_of_business, request_type,
+  member_age, diagnosis, ...). An empty cell is an unknown fact. Encodings:
+    dates             YYYY-MM-DD
+    true/false        true/false, yes/no, y/n, 1/0 (any case)
+    combination       agents separated by ';' or '+'      bortezomib;dexamethasone
+    prior_therapies   lines separated by '|', agents in a line by '+' or ';'
+                                                         bortezomib+lenalidomide|carfilzomib
+    doses             dosing days separated by ';', each TABLETSxSTRENGTH_MG   4x20;4x20
+    'none'            an empty list (no prior therapies; no partner drug)
+  JSON lines: one object per line, the case-file request shape plus claim_id
+    {"claim_id": "C1", "service_date": "2021-03-01", "combination": ["bortezomib", ...], ...}
+  or {"claim_id": "C1", "request": {...}}. Blank lines are skipped. '.gz' files are read
+  compressed; '-' reads standard input.
+
+output (in DIR):
+  results.csv | results.jsonl   one row per claim, in input order (see docs/retro.md)
+  summary.json                  counts: decisions, by version and month, unmet criteria,
+                                missing facts, errors, rows in/out (and --compare-to changes)
+  report.html                   the same as a self-contained page with charts
+
+exit status: 0 done (error rows included); 1 the run could not start or stopped;
+3 the row check failed (rows in != rows out).
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "retro",
+        help="re-review historical claims under the versions in force on their service dates",
+        description="Decide every claim in CLAIMS (CSV or JSON lines) under the policy version in "
+        "force on its service date, optionally also under another version (--compare-to), and "
+        "write per-claim results, summary.json and report.html to DIR. Bad rows become error "
+        "rows naming the field; they never stop the run.",
+        epilog=RETRO_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "claims", metavar="CLAIMS", help="claim file (.csv, .jsonl, optionally .gz), or - for stdin"
+    )
+    p.add_argument("--out", "-o", required=True, type=Path, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--format",
+        choices=("csv", "jsonl"),
+        default="csv",
+        help="format of the per-claim results (default: csv)",
+    )
+    p.add_argument(
+        "--input-format",
+        choices=("csv", "jsonl"),
+        help="format of CLAIMS (default: from the file name, else from its first line)",
+    )
+    p.add_argument(
+        "--compare-to",
+        metavar="VERSION",
+        help="also decide every claim under this version (semver, a date, or 'latest'); report changes",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (default: every core; 1 decides in this process)",
+    )
+    p.add_argument(
+        "--chunk-size", type=int, default=2000, metavar="ROWS", help="claims per unit of work (default: 2000)"
+    )
+    p.add_argument("--server", metavar="HOST:PORT", help="decide through a running rxpolicy server's stream")
+    p.add_argument("--token", help="bearer token for --server")
+    p.add_argument(
+        "--ignore-unknown-columns",
+        action="store_true",
+        help="skip CSV columns that are not facts (default: refuse the file, to catch misspelt facts)",
+    )
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="always show a progress bar"
+    )
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+    add_store_options(p)
+    add_as_known_on(p)
+    p.set_defaults(func=run)
+
+    g = sub.add_parser(
+        "retro-generate",
+        help="write seeded synthetic claims (CSV or JSON lines) for tests and benchmarks",
+        description="Write COUNT synthetic CP.PHAR.431 claims spread over 2019-2026: every diagnosis, "
+        "version and outcome, and a share of invalid rows. The same seed gives the same file.",
+    )
+    g.add_argument("--count", "-n", type=int, default=1000, help="number of claims (default: 1000)")
+    g.add_argument("--seed", "-s", type=int, default=0, help="random seed (default: 0)")
+    g.add_argument("--output", "-o", default="-", metavar="FILE", help="file to write (default: stdout)")
+    g.add_argument("--format", choices=("csv", "jsonl"), help="default: from FILE's name, else csv")
+    g.add_argument(
+        "--invalid-rate", type=float, default=0.02, metavar="P", help="share of invalid rows (default: 0.02)"
+    )
+    g.set_defaults(func=run_generate)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..retro.pipeline import RetroError, RetroOptions, run_retro
+
+    if args.workers is not None and args.workers < 1:
+        fail("--workers must be at least 1")
+        return 1
+    if args.chunk_size < 1:
+        fail("--chunk-size must be at least 1")
+        return 1
+    options = RetroOptions(
+        claims=args.claims,
+        out_dir=args.out,
+        input_format=args.input_format,
+        output_format=args.format,
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+        progress=args.progress,
+        policies=args.policies,
+        policy_id=args.policy,
+        as_known_on=args.as_known_on,
+        compare_to=args.compare_to,
+        server=args.server,
+        token=args.token,
+        ignore_unknown_columns=args.ignore_unknown_columns,
+    )
+    try:
+        result = run_retro(options)
+    except RetroError as exc:
+        fail(str(exc))
+        return 1
+    d = result.summary["decisions"]
+    counts = ", ".join(f"{k} {v:,}" for k, v in d.items())
+    check = "rows in = rows out" if result.rows_match else "ROW COUNT MISMATCH"
+    print(
+        f"rxpolicy retro: {result.rows_in:,} claims in, {result.rows_out:,} rows out ({check}); {counts}; "
+        f"{result.summary['run']['seconds']:.1f} s",
+        file=sys.stderr,
+    )
+    print(f"  {result.results}\n  {result.summary_path}\n  {result.report}", file=sys.stderr)
+    return 0 if result.rows_match else 3
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from ..retro.synth import ClaimFormat, write_claims
+
+    if args.count < 0 or not 0 <= args.invalid_rate <= 1:
+        fail("--count must be >= 0 and --invalid-rate between 0 and 1")
+        return 1
+    name = args.output
+    fmt: ClaimFormat = args.format or ("jsonl" if name.endswith((".jsonl", ".ndjson", ".json")) else "csv")
+    if name == "-":
+        write_claims(sys.stdout, args.count, args.seed, fmt, args.invalid_rate)
+        return 0
+    with open(name, "w", encoding="utf-8", newline="") as out:
+        write_claims(out, args.count, args.seed, fmt, args.invalid_rate)
+    print(f"rxpolicy retro-generate: {args.count:,} claims (seed {args.seed}) -> {name}", file=sys.stderr)
+    return 0

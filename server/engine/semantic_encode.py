@@ -1,0 +1,296 @@
+"""One version's decision over the symbolic request space, as z3 terms.
+
+This mirrors evaluate.CompiledVersion.decide step by step (Kleene values as a pair
+of "surely true" / "surely false" booleans, indication selection where the first
+surely-applying candidate wins, referral rules first-match with "every rule that may
+still apply names the same target", durations with at_most_fact), so that a
+question about outcomes becomes a satisfiability question. Every witness found
+through it is re-decided by the real evaluator, and the tests pin random requests
+onto it and compare, so a divergence from evaluate.py shows up as an error, not as
+a wrong answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import z3  # type: ignore[import-untyped]
+
+from .decision import Decision
+from .errors import InvalidRequest
+from .loading import REQUEST_TYPE
+from .model import Duration, Group, Indication, Leaf, Node, PolicyVersion, Referral
+from .semantic_space import RequestSpace
+
+# Outcome codes. Invalid input is an outcome of its own: validity is part of what can differ.
+INVALID, APPROVE, DENY, PEND, REFER = range(5)
+CODE_NAMES = ("invalid", "approve", "deny", "pend", "refer")
+NO_SECTION = -1
+NO_TARGET = -1
+
+SectionId = tuple[str, str]  # ("indication" | "referral", key)
+
+
+@attrs.frozen
+class Kleene:
+    """A three-valued result: ``t`` surely true, ``f`` surely false, neither: unknown."""
+
+    t: Any
+    f: Any
+
+    def same_as(self, other: Kleene) -> Any:
+        return z3.And(self.t == other.t, self.f == other.f)
+
+
+TRUE = Kleene(z3.BoolVal(True), z3.BoolVal(False))
+FALSE = Kleene(z3.BoolVal(False), z3.BoolVal(True))
+
+
+def _all(values: Sequence[Kleene]) -> Kleene:
+    return Kleene(z3.And([v.t for v in values] or [True]), z3.Or([v.f for v in values] or [False]))
+
+
+def _any(values: Sequence[Kleene]) -> Kleene:
+    return Kleene(z3.Or([v.t for v in values] or [False]), z3.And([v.f for v in values] or [True]))
+
+
+@attrs.frozen
+class Outcome:
+    """What a version decides, as terms; fields are neutral where they do not apply."""
+
+    code: Any
+    lob: Any  # approved for the length of benefit
+    months: Any  # approved months (0 unless approved for a month count)
+    target: Any  # index into Tables.targets, or NO_TARGET
+    section: Any  # index into Tables.sections, or NO_SECTION
+
+
+def _choose(cond: Any, a: Outcome, b: Outcome) -> Outcome:
+    return Outcome(*(z3.If(cond, x, y) for x, y in zip(attrs.astuple(a), attrs.astuple(b), strict=True)))
+
+
+@attrs.frozen
+class Tables:
+    """Index tables shared by both sides, so outcomes compare as plain integers."""
+
+    sections: tuple[SectionId, ...]
+    targets: tuple[str, ...]
+
+    @classmethod
+    def of(cls, versions: Sequence[PolicyVersion]) -> Tables:
+        sections: list[SectionId] = []
+        targets: list[str] = []
+        for v in versions:
+            for ind in v.indications:
+                if ("indication", ind.key) not in sections:
+                    sections.append(("indication", ind.key))
+            for ref in v.referrals:
+                if ("referral", ref.key) not in sections:
+                    sections.append(("referral", ref.key))
+                for rule in ref.rules:
+                    targets += [t for t in rule.refer_to.values() if t not in targets]
+        return cls(tuple(sections), tuple(targets))
+
+
+class VersionEncoding:
+    """The decision of one side (0 = from, 1 = to) of a RequestSpace."""
+
+    def __init__(self, space: RequestSpace, side: int, tables: Tables) -> None:
+        self.space = space
+        self.side = side
+        self.version = space.versions[side]
+        self.tables = tables
+        self._cache: dict[str, Kleene] = {}
+        self.valid = space.valid(side)
+        # Top-level criteria of each indication and the rules of each referral, by key:
+        # what a difference kind names as "the criteria involved".
+        self.criteria: dict[SectionId, dict[str, Kleene]] = {}
+        for ind in self.version.indications:
+            self.criteria[("indication", ind.key)] = {c.key: self.node(c) for c in ind.criteria.children}
+        for ref in self.version.referrals:
+            self.criteria[("referral", ref.key)] = {
+                rule.key: TRUE if rule.when is None else self.node(rule.when) for rule in ref.rules
+            }
+        self.outcome = self._outcome()
+
+    # ------------------------------------------------------------------ criteria
+
+    def node(self, node: Node) -> Kleene:
+        cached = self._cache.get(node.key)
+        if cached is not None:
+            return cached
+        if isinstance(node, Leaf):
+            known, test = self.space.leaf(self.side, node)
+            value = Kleene(z3.And(known, test), z3.And(known, z3.Not(test)))
+        else:
+            assert isinstance(node, Group)
+            kids = [self.node(c) for c in node.children]
+            value = _all(kids) if node.mode == "all" else _any(kids)
+        self._cache[node.key] = value
+        return value
+
+    # ------------------------------------------------------------------ decision
+
+    def _const(self, code: int, section: SectionId | None = None) -> Outcome:
+        index = NO_SECTION if section is None else self.tables.sections.index(section)
+        return Outcome(
+            z3.IntVal(code), z3.BoolVal(False), z3.IntVal(0), z3.IntVal(NO_TARGET), z3.IntVal(index)
+        )
+
+    def _outcome(self) -> Outcome:
+        request_type = self.space.enum(REQUEST_TYPE)
+        result = self._const(INVALID)
+        for cond, term in request_type.cases(self.side):
+            result = _choose(cond, self._for_request_type(term), result)
+        return _choose(self.valid, result, self._const(INVALID))
+
+    def _for_request_type(self, request_type: str) -> Outcome:
+        candidates = [ind for ind in self.version.indications if request_type in ind.request_types]
+        selectors = [self.node(ind.applies_to) for ind in candidates]
+        some_unknown = z3.Or([z3.And(z3.Not(s.t), z3.Not(s.f)) for s in selectors] or [False])
+        referral = next((r for r in self.version.referrals if request_type in r.request_types), None)
+        result = _choose(
+            some_unknown,
+            self._const(PEND),
+            self._refer(referral) if referral is not None else self._const(DENY),
+        )
+        # Built backwards so the first surely-applying candidate is the outermost test: it
+        # wins even when an earlier candidate is unknown, as in evaluate.py.
+        for ind, sel in reversed(list(zip(candidates, selectors, strict=True))):
+            result = _choose(sel.t, self._indication(ind), result)
+        return result
+
+    def _indication(self, ind: Indication) -> Outcome:
+        section = ("indication", ind.key)
+        values = list(self.criteria[section].values())
+        deny = z3.Or([v.f for v in values] or [False])
+        unknown = z3.Or([z3.And(z3.Not(v.t), z3.Not(v.f)) for v in values] or [False])
+        approve = self._approval(ind, section)
+        return _choose(
+            deny, self._const(DENY, section), _choose(unknown, self._const(PEND, section), approve)
+        )
+
+    def _approval(self, ind: Indication, section: SectionId) -> Outcome:
+        keyed = self.space.enum(ind.durations_keyed_by)
+        lob: Any = z3.BoolVal(False)
+        months: Any = z3.IntVal(0)
+        for cond, term in keyed.cases(self.side):
+            d_lob, d_months = self._duration(ind.durations[term])
+            lob, months = z3.If(cond, d_lob, lob), z3.If(cond, d_months, months)
+        index = self.tables.sections.index(section)
+        return Outcome(z3.IntVal(APPROVE), lob, months, z3.IntVal(NO_TARGET), z3.IntVal(index))
+
+    def _duration(self, d: Duration) -> tuple[Any, Any]:
+        if d.length_of_benefit or d.months is None:
+            return z3.BoolVal(True), z3.IntVal(0)
+        months: Any = z3.IntVal(d.months)
+        if d.at_most_fact is not None:
+            asked = self.space.int_fact(d.at_most_fact)
+            months = z3.If(z3.And(asked.present, asked.value < d.months), asked.value, months)
+        return z3.BoolVal(False), months
+
+    def _refer(self, referral: Referral) -> Outcome:
+        section = ("referral", referral.key)
+        keyed = self.space.enum(referral.keyed_by)
+        rules = self.criteria[section]
+        possible = []
+        none_before_true: Any = z3.BoolVal(True)
+        for rule in referral.rules:
+            value = rules[rule.key]
+            possible.append(z3.And(z3.Not(value.f), none_before_true))
+            none_before_true = z3.And(none_before_true, z3.Not(value.t))
+        has = []
+        for t_index, policy in enumerate(self.tables.targets):
+            names = [
+                z3.And(p, cond)
+                for p, rule in zip(possible, referral.rules, strict=True)
+                for cond, term in keyed.cases(self.side)
+                if rule.refer_to.get(term) == policy
+            ]
+            has.append((t_index, z3.Or(names) if names else z3.BoolVal(False)))
+        n_targets = z3.Sum([z3.If(h, 1, 0) for _, h in has]) if has else z3.IntVal(0)
+        target: Any = z3.IntVal(NO_TARGET)
+        for t_index, h in has:
+            target = z3.If(h, t_index, target)
+        index = self.tables.sections.index(section)
+        refer = Outcome(z3.IntVal(REFER), z3.BoolVal(False), z3.IntVal(0), target, z3.IntVal(index))
+        return _choose(
+            z3.Not(z3.Or(possible or [False])),
+            self._const(DENY, section),
+            _choose(n_targets == 1, refer, self._const(PEND, section)),
+        )
+
+
+def differs(a: Outcome, b: Outcome) -> Any:
+    """The two outcomes differ in decision, approval duration, referral target or validity."""
+    both_approve = z3.And(a.code == APPROVE, b.code == APPROVE)
+    duration_differs = z3.Or(a.lob != b.lob, z3.And(z3.Not(a.lob), a.months != b.months))
+    both_refer = z3.And(a.code == REFER, b.code == REFER)
+    return z3.Or(
+        a.code != b.code, z3.And(both_approve, duration_differs), z3.And(both_refer, a.target != b.target)
+    )
+
+
+def shorter(a: Outcome, b: Outcome) -> Any:
+    """Both approve and b's approval is shorter; length of benefit outlasts any month count."""
+    return z3.And(a.code == APPROVE, b.code == APPROVE, z3.Not(b.lob), z3.Or(a.lob, b.months < a.months))
+
+
+def less_favourable(a: Outcome, b: Outcome) -> Any:
+    """DOMAIN.md section 5, MAJOR: an approval lost, or a shorter approval."""
+    return z3.Or(z3.And(a.code == APPROVE, b.code != APPROVE), shorter(a, b))
+
+
+# What the engine's outcome is, in one comparable shape: ("approve", months or None for the
+# length of benefit), ("refer", target), or just the decision ("deny", "pend", "invalid").
+OutcomeKey = tuple[Any, ...]
+
+
+def decision_key(result: Decision | InvalidRequest) -> OutcomeKey:
+    """The outcome key of a real decision (or of refused input)."""
+    if isinstance(result, InvalidRequest):
+        return ("invalid",)
+    if result.outcome == "approve":
+        assert result.approval is not None
+        return ("approve", result.approval.months)
+    if result.outcome == "refer":
+        return ("refer", result.refer_to)
+    return (result.outcome,)
+
+
+class PairEncoding:
+    """Both versions' decisions over one request space: what every solver question is asked of."""
+
+    def __init__(self, old: PolicyVersion, new: PolicyVersion) -> None:
+        self.space = RequestSpace((old, new))
+        self.tables = Tables.of((old, new))
+        self.sides = (
+            VersionEncoding(self.space, 0, self.tables),
+            VersionEncoding(self.space, 1, self.tables),
+        )
+
+    def outcome_key(self, model: Any, side: int) -> OutcomeKey:
+        """The outcome key a model of the space predicts for one side."""
+        out = self.sides[side].outcome
+
+        def ev(term: Any) -> Any:
+            value = model.eval(term, model_completion=True)
+            return z3.is_true(value) if z3.is_bool(value) else value.as_long()
+
+        code = ev(out.code)
+        if code == APPROVE:
+            return ("approve", None if ev(out.lob) else ev(out.months))
+        if code == REFER:
+            return ("refer", self.tables.targets[ev(out.target)])
+        return (CODE_NAMES[code],)
+
+    def predict(self, request: Any) -> tuple[OutcomeKey, OutcomeKey]:
+        """What the encoding says the two versions decide for a concrete request."""
+        solver = z3.Solver()
+        solver.add(*self.space.constraints, self.space.pin(request))
+        if solver.check() != z3.sat:
+            raise AssertionError(f"the request space has no point for {request}")
+        model = solver.model()
+        return self.outcome_key(model, 0), self.outcome_key(model, 1)

@@ -1,0 +1,75 @@
+"""Deciding through a running server: each chunk goes over one EvaluateStream.
+
+Results come back as the client's typed results; ``to_json()`` gives the same shape
+as the engine's renderer, so rows are built exactly as in process. A per-claim
+error (invalid facts) is a result like any other; losing the server is not, and
+stops the run instead of turning every later claim into an error row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from rxpolicy.client import PolicyClient, PolicyClientError
+from rxpolicy.client import Request as ClientRequest
+
+from .deciders import FatalDeciderError, Request
+
+# Claims per stream message: large enough that per-message overhead vanishes, small
+# enough to stay far below the server's 4 MiB message limit (a claim is < 1 KiB).
+STREAM_BATCH = 256
+
+
+class RemoteDecider:
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None,
+        policy_id: str | None,
+        as_known_on: dt.date | None,
+        compare_to: str | None,
+    ) -> None:
+        if compare_to is not None:
+            raise FatalDeciderError(COMPARE_UNSUPPORTED)
+        self._target = target
+        self._as_known_on = as_known_on
+        # TLS and the token as `rxpolicy evaluate --server` takes them (server/cli/remote.py),
+        # so scripts keep secrets off the command line.
+        env = os.environ.get
+        self._client = PolicyClient(
+            target,
+            token=token or env("RXPOLICY_TOKEN") or None,
+            root_certificates=env("RXPOLICY_TLS_CA") or None,
+            certificate_chain=env("RXPOLICY_TLS_CERT") or None,
+            private_key=env("RXPOLICY_TLS_KEY") or None,
+            policy_id=policy_id,
+            timeout=None,
+        )
+
+    def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[dict[str, Any]]:
+        if compare:
+            raise FatalDeciderError(COMPARE_UNSUPPORTED)
+        items = [ClientRequest(facts=facts, request_id=claim_id) for claim_id, facts in requests]
+        try:
+            return [
+                r.to_json()
+                for r in self._client.evaluate_many(
+                    items, as_known_on=self._as_known_on, batch_size=STREAM_BATCH
+                )
+            ]
+        except PolicyClientError as exc:
+            # The status code and the server's words only: never a claim's facts.
+            raise FatalDeciderError(f"server {self._target}: {exc.code.name}: {exc.details}") from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+COMPARE_UNSUPPORTED = (
+    "--compare-to cannot go through --server yet: rxpolicy.v1.EvaluateRequest has no field naming "
+    "the version to decide under (only the service date chooses it); run --compare-to in process"
+)

@@ -1,0 +1,189 @@
+"""Result rows: one per claim, built only from the canonical result JSON.
+
+Both ways of deciding (in process, or through a server) give ``decision_json`` /
+``error_json`` shaped dicts; every output row and every count in the summary is
+made from those here, which is what makes the two paths' output identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+OutputFormat = Literal["csv", "jsonl"]
+ERROR = "error"
+
+BASE_COLUMNS = (
+    "line",
+    "claim_id",
+    "service_date",
+    "version",
+    "version_effective",
+    "decision",
+    "approval_months",
+    "approved_through",
+    "refer_to",
+    "unmet",
+    "missing",
+    "error_fields",
+    "errors",
+)
+OUTCOME_COLUMNS = BASE_COLUMNS[3:]
+COMPARE_COLUMNS = (
+    *(f"compare_{c}" for c in OUTCOME_COLUMNS),
+    "transition",
+    "changed",
+)
+
+Row = dict[str, Any]
+
+
+def outcome(result: Mapping[str, Any]) -> Row:
+    """The per-claim fields of one result (decision or error), JSON-ready."""
+    error = result.get("error")
+    if error is not None:
+        return {
+            "version": None,
+            "version_effective": None,
+            "decision": ERROR,
+            "approval_months": None,
+            "approved_through": None,
+            "refer_to": None,
+            "unmet": [],
+            "missing": [],
+            "error": {
+                "fields": list(error.get("fields", ())),
+                "violations": [
+                    {"field": v.get("field", ""), "description": v.get("description", "")}
+                    for v in error.get("violations", ())
+                ],
+            },
+        }
+    return {
+        "version": result.get("version"),
+        "version_effective": result.get("version_effective"),
+        "decision": result.get("decision"),
+        "approval_months": result.get("approval_months"),
+        "approved_through": result.get("approved_through"),
+        "refer_to": result.get("refer_to"),
+        "unmet": [u.get("cite", "") for u in result.get("unmet", ())],
+        "missing": list(result.get("missing", ())),
+        "error": None,
+    }
+
+
+def field_order(facts: Iterable[str]) -> dict[str, int]:
+    """Rank of each field for listing violations: the row itself, the claim id, then the
+    facts in the policy's order."""
+    return {"row": -2, "claim_id": -1} | {name: i for i, name in enumerate(facts)}
+
+
+def sort_violations(result: dict[str, Any], order: Mapping[str, int]) -> dict[str, Any]:
+    """Violations in a fixed order, not in the order the request's keys happened to arrive:
+    a CSV header, a JSON line and a proto message order their facts differently, and the
+    same claim must read the same whichever way it was decided. Stable, so the items of
+    one list field keep the engine's order."""
+    error = result.get("error")
+    if not error or len(error.get("violations", ())) < 2:
+        return result
+    last = len(order)
+
+    def rank(v: Mapping[str, Any]) -> tuple[int, str]:
+        field = str(v.get("field", ""))
+        base = field.split("[", 1)[0].split(".", 1)[0]
+        return order.get(base, last), base
+
+    violations = sorted(error["violations"], key=rank)
+    fields = list(dict.fromkeys(v.get("field", "") for v in violations))
+    return {"error": {**error, "fields": fields, "violations": violations}}
+
+
+def change(before: Row, after: Row) -> tuple[str, str]:
+    """(transition "deny -> approve", what changed: "decision", "details" or "")."""
+    transition = f"{before['decision']} -> {after['decision']}"
+    if before["decision"] != after["decision"]:
+        return transition, "decision"
+    fields = ("approval_months", "approved_through", "refer_to", "unmet", "missing", "error")
+    if any(before[f] != after[f] for f in fields):
+        return transition, "details"
+    return transition, ""
+
+
+def make_row(
+    line: int, claim_id: str, service_date: str, result: Mapping[str, Any], compare: Mapping[str, Any] | None
+) -> Row:
+    row: Row = {"line": line, "claim_id": claim_id, "service_date": service_date}
+    row.update(outcome(result))
+    if compare is not None:
+        other = outcome(compare)
+        row["compare"] = other
+        row["transition"], row["changed"] = change(row, other)
+    return row
+
+
+def _joined(items: Iterable[str]) -> str:
+    return ";".join(items)
+
+
+def _errors_text(error: Mapping[str, Any] | None) -> tuple[str, str]:
+    if not error:
+        return "", ""
+    return (
+        _joined(error["fields"]),
+        " | ".join(f"{v['field']}: {v['description']}" for v in error["violations"]),
+    )
+
+
+def _cells(o: Row) -> list[Any]:
+    fields, errors = _errors_text(o["error"])
+    return [
+        o["version"] or "",
+        o["version_effective"] or "",
+        o["decision"],
+        "" if o["approval_months"] is None else o["approval_months"],
+        o["approved_through"] or "",
+        o["refer_to"] or "",
+        _joined(o["unmet"]),
+        _joined(o["missing"]),
+        fields,
+        errors,
+    ]
+
+
+def csv_header(compare: bool) -> list[str]:
+    return [*BASE_COLUMNS, *(COMPARE_COLUMNS if compare else ())]
+
+
+def format_rows(rows: Sequence[Row], fmt: OutputFormat, compare: bool) -> bytes:
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        cells = [r["line"], r["claim_id"], r["service_date"], *_cells(r)]
+        if compare:
+            cells += [*_cells(r["compare"]), r["transition"], r["changed"]]
+        writer.writerow(cells)
+    return buf.getvalue().encode()
+
+
+def header_bytes(fmt: OutputFormat, compare: bool) -> bytes:
+    if fmt == "jsonl":
+        return b""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(csv_header(compare))
+    return buf.getvalue().encode()
+
+
+# ------------------------------------------------------------------ reading back (tests, tools)
+
+
+def read_rows(path: str, fmt: OutputFormat) -> list[Row]:
+    """Result rows from an output file, in the shape ``make_row`` builds (as text for CSV)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        if fmt == "jsonl":
+            return [json.loads(line) for line in f if line.strip()]
+        return list(csv.DictReader(f))

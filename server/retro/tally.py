@@ -1,0 +1,161 @@
+"""Counts over result rows, made per chunk in the workers and merged in input order.
+
+Everything here is bounded whatever the number of claims: counters keyed by
+decision, version, month, criterion or field, and the first few examples. Error
+descriptions can echo a bad term, so their distinct texts are capped; the count per
+field stays exact.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .results import ERROR, Row
+
+ERROR_EXAMPLES = 20
+TRANSITION_EXAMPLES = 5
+MAX_ERROR_DESCRIPTIONS = 200
+OTHER_DESCRIPTIONS = "(other descriptions)"
+
+
+def month_of(service_date: str) -> str | None:
+    """YYYY-MM of a service date as the engine reads it, or None when it is not a date."""
+    try:
+        return dt.date.fromisoformat(service_date.strip()).isoformat()[:7]
+    except ValueError:
+        return None
+
+
+# A mutable accumulator (not frozen like the model): merged thousands of times, and
+# rebuilding it immutably per chunk would cost more than the whole chunk's counting.
+@attrs.define
+class Tally:
+    rows: int = 0
+    decisions: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    by_version: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    effective: dict[str, str] = attrs.field(factory=dict)
+    by_month: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    undated: int = 0
+    unmet: collections.Counter[tuple[str, str, str]] = attrs.field(factory=collections.Counter)
+    missing: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    approval: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    refer_to: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    error_fields: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    error_descriptions: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    error_examples: list[dict[str, Any]] = attrs.field(factory=list)
+    # --compare-to
+    compare_decisions: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    transitions: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    changed: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    transitions_by_version: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    examples: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
+
+    def add(self, row: Row, result: Mapping[str, Any]) -> None:
+        self.rows += 1
+        decision = row["decision"]
+        self.decisions[decision] += 1
+        version = row["version"] or ""
+        self.by_version[(version, decision)] += 1
+        if version and version not in self.effective:
+            self.effective[version] = row["version_effective"]
+        month = month_of(row["service_date"])
+        if month is None:
+            self.undated += 1
+        else:
+            self.by_month[(month, decision)] += 1
+        if decision == ERROR:
+            self._add_error(row)
+            return
+        for u in result.get("unmet", ()):
+            self.unmet[(u.get("key", ""), u.get("cite", ""), u.get("text", ""))] += 1
+        for fact in row["missing"]:
+            self.missing[fact] += 1
+        if decision == "approve":
+            self.approval[str(row["approval_months"])] += 1
+        if row["refer_to"]:
+            self.refer_to[row["refer_to"]] += 1
+
+    def _add_error(self, row: Row) -> None:
+        violations = row["error"]["violations"]
+        for field in dict.fromkeys(v["field"] for v in violations):
+            self.error_fields[field] += 1
+        for v in violations:
+            self.error_descriptions[(v["field"], v["description"])] += 1
+        if len(self.error_examples) < ERROR_EXAMPLES:
+            self.error_examples.append(
+                {"line": row["line"], "claim_id": row["claim_id"], "violations": violations}
+            )
+
+    def add_compare(self, row: Row) -> None:
+        other = row["compare"]
+        self.compare_decisions[other["decision"]] += 1
+        transition = row["transition"]
+        self.transitions[transition] += 1
+        if row["changed"]:
+            self.changed[row["changed"]] += 1
+            self.transitions_by_version[(row["version"] or "", transition)] += 1
+            found = self.examples.setdefault(f"{transition} ({row['changed']})", [])
+            if len(found) < TRANSITION_EXAMPLES:
+                found.append(_example(row))
+
+    def merge(self, other: Tally) -> None:
+        """Add ``other`` (the next chunk in input order) into this tally."""
+        self.rows += other.rows
+        for name in (
+            "decisions",
+            "by_version",
+            "by_month",
+            "unmet",
+            "missing",
+            "approval",
+            "refer_to",
+            "error_fields",
+            "compare_decisions",
+            "transitions",
+            "changed",
+            "transitions_by_version",
+        ):
+            getattr(self, name).update(getattr(other, name))
+        self.undated += other.undated
+        for version, effective in other.effective.items():
+            self.effective.setdefault(version, effective)
+        for key, count in other.error_descriptions.items():
+            if key in self.error_descriptions or len(self.error_descriptions) < MAX_ERROR_DESCRIPTIONS:
+                self.error_descriptions[key] += count
+            else:
+                self.error_descriptions[(key[0], OTHER_DESCRIPTIONS)] += count
+        room = ERROR_EXAMPLES - len(self.error_examples)
+        if room > 0:
+            self.error_examples.extend(other.error_examples[:room])
+        for label, found in other.examples.items():
+            mine = self.examples.setdefault(label, [])
+            mine.extend(found[: TRANSITION_EXAMPLES - len(mine)])
+
+
+def _brief(o: Row) -> dict[str, Any]:
+    out: dict[str, Any] = {"decision": o["decision"], "version": o["version"]}
+    for name in ("approval_months", "approved_through", "refer_to"):
+        if o[name] is not None:
+            out[name] = o[name]
+    if o["unmet"]:
+        out["unmet"] = o["unmet"]
+    if o["missing"]:
+        out["missing"] = o["missing"]
+    if o["error"]:
+        out["error_fields"] = o["error"]["fields"]
+    return out
+
+
+def _example(row: Row) -> dict[str, Any]:
+    return {
+        "line": row["line"],
+        "claim_id": row["claim_id"],
+        "service_date": row["service_date"],
+        "before": _brief(row),
+        "after": _brief(row["compare"]),
+    }

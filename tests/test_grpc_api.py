@@ -1,0 +1,272 @@
+"""The service's contract against a real server: errors and their field violations,
+versions, health, reflection, streams, limits and deadlines."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_fixtures import ServerProcess, server  # noqa: F401
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from grpc_status import rpc_status
+
+from rxpolicy.client import (
+    DeadlineExceededError,
+    InvalidRequestError,
+    NotFoundError,
+    PolicyClient,
+    ResourceExhaustedError,
+    UnavailableError,
+)
+from rxpolicy.v1 import facts_pb2, policy_service_pb2 as pb, policy_service_pb2_grpc
+
+VALID = {
+    "service_date": "2025-06-02",
+    "line_of_business": "medicaid",
+    "request_type": "initial",
+    "member_age": 67,
+    "diagnosis": "multiple_myeloma",
+    "prescriber_specialty": "hematology",
+    "disease_status": "relapsed",
+    "combination": ["Velcade", "dexamethasone"],
+    "prior_therapies": [["lenalidomide", "dexamethasone"]],
+    "product": "selinexor",
+    "doses": [{"tablets": 5, "strength_mg": 20}],
+}
+
+
+@pytest.fixture(scope="module")
+def client(server: Any) -> Any:
+    with PolicyClient(server.target) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def channel(server: Any) -> Any:
+    with grpc.insecure_channel(server.target) as ch:
+        yield ch
+
+
+def test_decision_from_keywords(client: PolicyClient) -> None:
+    d = client.evaluate(request_id="kw-1", **VALID)
+    assert (d.outcome, d.request_id, d.version.version, d.indication and d.indication.cite) == (
+        "approve",
+        "kw-1",
+        "4.5.0",
+        "I.A",
+    )
+    assert d.approval is not None and d.approval.months == 6
+    assert d.trace is None
+
+
+def test_server_assigns_request_ids(client: PolicyClient) -> None:
+    a, b = client.evaluate(VALID), client.evaluate(VALID)
+    assert a.request_id and b.request_id and a.request_id != b.request_id
+
+
+def test_invalid_argument_carries_bad_request_violations(channel: Any) -> None:
+    stub = policy_service_pb2_grpc.PolicyServiceStub(channel)
+    facts = facts_pb2.Facts(service_date="2025-06-02", line_of_business="medicaid", diagnosis="dlbc")
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Evaluate(pb.EvaluateRequest(facts=facts), timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(info.value)
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    assert {v.field for v in bad.field_violations} == {"diagnosis", "request_type"}
+    assert "Traceback" not in info.value.details()
+
+
+def test_typed_exception_names_fields(client: PolicyClient) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        client.evaluate({**VALID, "member_age": "sixty", "doses": [{"tablets": 1, "strength_mg": 30}]})
+    assert set(info.value.fields) == {"member_age", "doses"}
+    assert info.value.to_json()["error"]["code"] == "INVALID_ARGUMENT"
+
+
+def test_wrong_types_reach_the_validator(client: PolicyClient) -> None:
+    cases = {
+        "member_age": True,
+        "specialist_consulted": "yes",
+        "combination": "bortezomib",
+        "prior_therapies": [["bortezomib", 3]],
+        "doses": [{"tablets": 1, "strength_mg": 20, "when": "monday"}],
+        "made_up_fact": 1,
+        "service_date": "2025-02-30",
+    }
+    for name, value in cases.items():
+        with pytest.raises(InvalidRequestError) as info:
+            client.evaluate({**VALID, name: value})
+        assert name in info.value.fields, (name, info.value.violations)
+
+
+def test_unknown_policy_and_version_not_found(client: PolicyClient) -> None:
+    with pytest.raises(NotFoundError):
+        client.evaluate(VALID, policy_id="CP.NOPE.1")
+    with pytest.raises(NotFoundError):
+        client.get_version("9.9.9")
+    with pytest.raises(NotFoundError):
+        client.get_version(in_force_on="2001-01-01")
+    with pytest.raises(NotFoundError):
+        client.list_versions("CP.NOPE.1")
+
+
+def test_as_known_on(client: PolicyClient) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        client.evaluate(VALID, as_known_on="yesterday")
+    assert info.value.fields == ("as_known_on",)
+    d = client.evaluate(VALID, as_known_on="2024-01-01")
+    assert d.version.effective.isoformat() < "2024-01-01"
+
+
+def test_list_and_get_versions(client: PolicyClient) -> None:
+    versions = client.list_versions()
+    assert [v.effective for v in versions] == sorted(v.effective for v in versions)
+    assert versions[0].version == "1.0.0" and versions[0].policy_id == "CP.PHAR.431"
+    by_semver = client.get_version(versions[2].version)
+    by_date = client.get_version(in_force_on=versions[2].effective)
+    assert by_semver == by_date
+    assert by_semver.info.content_hash == versions[2].content_hash
+    assert by_semver.indications and by_semver.indications[0].criteria.group.children
+    assert client.get_version().info.version == versions[-1].version
+    assert client.get_version("latest").info.version == versions[-1].version
+    with pytest.raises(InvalidRequestError) as info:
+        client.get_version(in_force_on="July 2021")
+    assert info.value.fields == ("in_force_on",)
+
+
+def test_trace_on_request(client: PolicyClient) -> None:
+    d = client.evaluate({k: v for k, v in VALID.items() if k != "member_age"}, include_trace=True)
+    assert d.outcome == "pend" and "member_age" in d.missing
+    assert d.trace and d.trace[0].children
+    leaves = [n for t in d.trace for n in _walk(t) if n.fact == "member_age"]
+    assert leaves and all(n.result is None for n in leaves)
+
+
+def _walk(node: Any) -> Any:
+    yield node
+    for c in node.children:
+        yield from _walk(c)
+
+
+def test_stream_bad_item_gets_error_and_stream_goes_on(channel: Any) -> None:
+    stub = policy_service_pb2_grpc.PolicyServiceStub(channel)
+    good = pb.EvaluateRequest(request_id="good", facts=facts_pb2.Facts(**{k: VALID[k] for k in ("service_date", "line_of_business", "request_type")}))
+    bad = pb.EvaluateRequest(request_id="bad", facts=facts_pb2.Facts(service_date="nope"))
+    lost = pb.EvaluateRequest(request_id="lost", policy_id="CP.NOPE.1", facts=good.facts)
+    batches = [
+        pb.EvaluateStreamRequest(requests=[good, bad]),
+        pb.EvaluateStreamRequest(requests=[lost]),
+        pb.EvaluateStreamRequest(requests=[good]),
+    ]
+    responses = list(stub.EvaluateStream(iter(batches), timeout=10))
+    results = [r for resp in responses for r in resp.results]
+    assert [r.request_id for r in results] == ["good", "bad", "lost", "good"]
+    assert [r.WhichOneof("result") for r in results] == ["decision", "error", "error", "decision"]
+    assert results[1].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert results[1].error.field_violations[0].field == "service_date"
+    assert results[2].error.code == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+def test_undecodable_bytes_are_invalid_argument(channel: Any) -> None:
+    for method in ("Evaluate", "ListVersions", "GetVersion", "DiffVersions"):
+        call = channel.unary_unary(f"/rxpolicy.v1.PolicyService/{method}")
+        with pytest.raises(grpc.RpcError) as info:
+            call(b"\x0a\xff\xff\xff\xff\x0f", timeout=10)  # a length past the end of the message
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, method
+    stream = channel.stream_stream("/rxpolicy.v1.PolicyService/EvaluateStream")
+    replies = [pb.EvaluateStreamResponse.FromString(r) for r in stream(iter([b"\x0a\xff\xff", b""]), timeout=10)]
+    assert replies[0].results[0].error.field_violations[0].field == "request"
+    assert replies[1].results == []  # an empty batch, answered with an empty batch
+
+
+def test_message_size_limit(client: PolicyClient) -> None:
+    with pytest.raises(ResourceExhaustedError):
+        client.evaluate({**VALID, "diagnosis": "x" * (5 * 1024 * 1024)})
+
+
+def test_huge_list_within_limits_is_invalid_argument(client: PolicyClient) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        client.evaluate({**VALID, "prior_therapies": [["bortezomib"]] * 20_000})
+    assert info.value.fields == ("prior_therapies",)
+
+
+def test_expired_deadline(client: PolicyClient, channel: Any) -> None:
+    with pytest.raises(DeadlineExceededError):
+        client.evaluate(VALID, timeout=-1)  # a deadline already past when sent
+    # The server ends a stream that outlives its deadline, whatever the client still holds open.
+    stub = policy_service_pb2_grpc.PolicyServiceStub(channel)
+
+    def requests() -> Any:
+        yield pb.EvaluateStreamRequest(requests=[pb.EvaluateRequest(facts=facts_pb2.Facts(service_date="x"))])
+        time.sleep(5)  # idle: the call's deadline passes first
+
+    call = stub.EvaluateStream(requests(), timeout=0.5)
+    with pytest.raises(grpc.RpcError) as info:
+        list(call)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_health_and_reflection(channel: Any) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", "rxpolicy.v1.PolicyService"):
+        reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    db = ProtoReflectionDescriptorDatabase(channel)
+    services = set(db.get_services())
+    assert {"rxpolicy.v1.PolicyService", "grpc.health.v1.Health"} <= services
+    described = db.FindFileContainingSymbol("rxpolicy.v1.PolicyService")
+    assert described.package == "rxpolicy.v1"
+
+
+def test_diff_versions(client: PolicyClient) -> None:
+    if importlib.util.find_spec("rxpolicy.server.engine.diff_api") is None:
+        with pytest.raises(Exception) as info:
+            client.diff_versions("1.0.0", "latest")
+        assert getattr(info.value, "code", None) == grpc.StatusCode.UNIMPLEMENTED
+        return
+    diff = client.diff_versions("1.0.0", "1.1.0", format="markdown")
+    assert diff.from_version == "1.0.0" and diff.to_version == "1.1.0"
+    assert diff.content and diff.media_type
+    with pytest.raises(InvalidRequestError):
+        client.diff_versions("", "1.1.0")
+    with pytest.raises(NotFoundError):
+        client.diff_versions("1.0.0", "9.9.9")
+
+
+def test_unavailable_is_typed() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with PolicyClient(f"127.0.0.1:{port}", timeout=5) as c, pytest.raises(UnavailableError):
+        c.evaluate(VALID)
+
+
+def test_client_does_not_import_the_server() -> None:
+    code = (
+        "import sys, rxpolicy.client; "
+        "bad = [m for m in sys.modules if m.startswith(('rxpolicy.server', 'attrs', 'yaml', 'grpc_status'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_several_worker_processes(tmp_path: Any) -> None:
+    srv = ServerProcess(tmp_path, "--workers", "2")
+    try:
+        with PolicyClient(srv.target) as c:
+            assert {c.evaluate(VALID).outcome for _ in range(20)} == {"approve"}
+    finally:
+        assert srv.stop() == 0
+    assert len(srv.decisions()) == 20

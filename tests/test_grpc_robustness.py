@@ -1,0 +1,344 @@
+"""Robustness against a real server: malformed and random requests (through the client,
+as raw messages, and as random bytes) always get INVALID_ARGUMENT or a decision; load
+from many callers is answered correctly; SIGTERM during load loses no accepted call;
+the decision log never holds a fact value."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import signal
+from typing import Any
+
+import grpc
+import pytest
+from grpc_fixtures import ServerProcess, all_cases, canonical, local_json, server  # noqa: F401
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from rxpolicy.client import (
+    AsyncPolicyClient,
+    InvalidRequestError,
+    PolicyClient,
+    PolicyClientError,
+    UnavailableError,
+)
+from rxpolicy.server.engine.store import VersionStore
+from rxpolicy.v1 import facts_pb2, policy_service_pb2 as pb
+
+FACT_NAMES = [f.name for f in facts_pb2.Facts.DESCRIPTOR.fields if f.name != "other_facts"]
+OK_CODES = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT}
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+BASE = {"service_date": "2023-06-01", "line_of_business": "commercial", "request_type": "initial"}
+
+
+@pytest.fixture(scope="module")
+def client(server: Any) -> Any:
+    with PolicyClient(server.target, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def channel(server: Any) -> Any:
+    with grpc.insecure_channel(server.target) as ch:
+        yield ch
+
+
+# ------------------------------------------------------------ malformed requests
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        ["Darzalex Faspro", "VELCADE", "dlbcl", "HIM", "xpovio", "0000-00-00", "9999-12-31", "\ud800", "a\udfff"]
+    )
+    | st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
+    | st.datetimes()
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=8) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=30,
+)
+huge_lists = st.integers(min_value=100, max_value=5000).map(lambda n: [["bortezomib"]] * n)
+requests = st.dictionaries(
+    st.sampled_from(FACT_NAMES) | st.text(max_size=15), values | huge_lists, max_size=12
+).map(lambda extra: {**BASE, **extra})
+
+
+@FUZZ
+@given(request=requests | st.dictionaries(st.sampled_from(FACT_NAMES), values, max_size=8))
+def test_malformed_requests_through_the_client(client: PolicyClient, request: dict[str, Any]) -> None:
+    try:
+        result = client.evaluate(request)
+    except InvalidRequestError as exc:
+        assert exc.violations, exc
+        return
+    assert result.outcome in ("approve", "deny", "pend", "refer")
+
+
+texts = st.text(max_size=40) | st.sampled_from(["", "2025-06-02", "2019-07-16", "medicaid", "initial"])
+int32s = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+
+
+@st.composite
+def raw_requests(draw: Any) -> pb.EvaluateRequest:
+    facts = facts_pb2.Facts()
+    for field in facts_pb2.Facts.DESCRIPTOR.fields:
+        if not draw(st.booleans()):
+            continue
+        name = field.name
+        if name == "other_facts":
+            facts.other_facts.update(draw(st.dictionaries(st.text(max_size=10), st.from_type(type(None)) | st.text(max_size=5) | st.floats() | st.booleans(), max_size=4)))
+        elif name in ("combination",):
+            facts.combination.SetInParent()
+            facts.combination.agents.extend(draw(st.lists(texts, max_size=30)))
+        elif name == "prior_therapies":
+            facts.prior_therapies.SetInParent()
+            for line in draw(st.lists(st.lists(texts, max_size=5), max_size=60)):
+                facts.prior_therapies.lines.add().agents.extend(line)
+        elif name == "doses":
+            facts.doses.SetInParent()
+            for tablets, strength in draw(st.lists(st.tuples(int32s | st.none(), int32s | st.none()), max_size=10)):
+                day = facts.doses.days.add()
+                if tablets is not None:
+                    day.tablets = tablets
+                if strength is not None:
+                    day.strength_mg = strength
+        elif field.type == field.TYPE_STRING:
+            setattr(facts, name, draw(texts))
+        elif field.type == field.TYPE_INT32:
+            setattr(facts, name, draw(int32s))
+        else:
+            setattr(facts, name, draw(st.booleans()))
+    request = pb.EvaluateRequest(facts=facts, include_trace=draw(st.booleans()), request_id=draw(st.text(max_size=20)))
+    if draw(st.booleans()):
+        request.as_known_on = draw(texts)
+    return request
+
+
+@FUZZ
+@given(request=raw_requests())
+def test_random_messages(channel: Any, request: pb.EvaluateRequest) -> None:
+    call = channel.unary_unary("/rxpolicy.v1.PolicyService/Evaluate")
+    try:
+        reply = pb.EvaluateResponse.FromString(call(request.SerializeToString(), timeout=30))
+    except grpc.RpcError as exc:
+        assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT, (exc.code(), exc.details())
+        assert "Traceback" not in (exc.details() or "")
+        return
+    assert reply.decision.outcome != 0
+
+
+METHODS = ["Evaluate", "ListVersions", "GetVersion", "DiffVersions"]
+
+
+@FUZZ
+@given(data=st.binary(max_size=2000), method=st.sampled_from(METHODS))
+def test_random_bytes_on_the_wire(channel: Any, data: bytes, method: str) -> None:
+    call = channel.unary_unary(f"/rxpolicy.v1.PolicyService/{method}")
+    allowed = set(OK_CODES)
+    if method != "Evaluate":
+        # Random bytes can spell a well-formed request for a policy or version that does not exist.
+        allowed |= {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED}
+    try:
+        call(data, timeout=30)
+    except grpc.RpcError as exc:
+        assert exc.code() in allowed, (method, exc.code(), exc.details())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(frames=st.lists(st.binary(max_size=500), min_size=1, max_size=10))
+def test_random_bytes_on_the_stream(channel: Any, frames: list[bytes]) -> None:
+    call = channel.stream_stream("/rxpolicy.v1.PolicyService/EvaluateStream")
+    replies = list(call(iter(frames), timeout=30))
+    assert len(replies) == len(frames)  # one answer per frame: the stream went on
+
+
+def test_server_still_serving(channel: Any) -> None:
+    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+# ------------------------------------------------------------ load
+
+def test_ten_thousand_requests_from_a_hundred_callers(server: Any) -> None:
+    cases = all_cases()
+    store = VersionStore.load()
+    expected = [canonical(local_json(store, c.request)) for c in cases]
+
+    async def run() -> list[tuple[int, str]]:
+        async with AsyncPolicyClient(server.target, timeout=60) as c:
+
+            async def caller(k: int) -> list[tuple[int, str]]:
+                out = []
+                for j in range(100):
+                    i = (k * 100 + j) % len(cases)
+                    try:
+                        got = (await c.evaluate(cases[i].request)).to_json()
+                    except InvalidRequestError as exc:
+                        got = exc.to_json()
+                    out.append((i, canonical(got)))
+                return out
+
+            parts = await asyncio.gather(*(caller(k) for k in range(100)))
+            return [x for part in parts for x in part]
+
+    answers = asyncio.run(run())
+    assert len(answers) == 10_000
+    wrong = [cases[i].id for i, got in answers if got != expected[i]]
+    assert wrong == []
+
+
+# ------------------------------------------------------------ drain
+
+VALID = {
+    "service_date": "2025-06-02",
+    "line_of_business": "medicaid",
+    "request_type": "initial",
+    "member_age": 67,
+    "diagnosis": "multiple_myeloma",
+    "prescriber_specialty": "hematology",
+    "disease_status": "relapsed",
+    "combination": ["bortezomib", "dexamethasone"],
+    "prior_therapies": [["lenalidomide", "dexamethasone"]],
+    "product": "selinexor",
+    "doses": [{"tablets": 5, "strength_mg": 20}],
+}
+
+
+def test_sigterm_during_load_loses_no_accepted_call(tmp_path: Any) -> None:
+    """A call is accepted when the server starts handling it; the decision log records every
+    one. Each must reach its caller. Calls still queued inside gRPC when the drain begins
+    were never accepted: they fail UNAVAILABLE (refused) or CANCELLED (gRPC core's answer to
+    a call it had not dispatched at shutdown), are never decided, and are safe to retry."""
+    srv = ServerProcess(tmp_path)
+    ids = itertools.count()
+    ok: set[str] = set()
+    failures: dict[str, Any] = {}
+
+    async def run() -> None:
+        async with AsyncPolicyClient(srv.target, timeout=60) as c:
+            signalled = asyncio.Event()
+
+            async def caller() -> None:
+                while True:
+                    rid = f"load-{next(ids)}"
+                    try:
+                        d = await c.evaluate(VALID, request_id=rid)
+                    except PolicyClientError as exc:
+                        failures[rid] = exc
+                        return
+                    assert d.outcome == "approve" and d.request_id == rid
+                    ok.add(rid)
+                    if len(ok) >= 600 and not signalled.is_set():
+                        signalled.set()
+                        srv.proc.send_signal(signal.SIGTERM)
+
+            await asyncio.gather(*(caller() for _ in range(32)))
+
+    asyncio.run(run())
+    assert srv.wait() == 0
+    refused = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+    assert {f.code for f in failures.values()} <= refused, failures
+    decided = {r["request_id"] for r in srv.decisions()}
+    assert decided == ok  # every call the server accepted reached its caller, and only those
+    assert not decided & set(failures)
+    messages = [r.get("message") for r in srv.logs()]
+    assert messages.index("draining: health NOT_SERVING, in-flight calls finish") < messages.index("stopped")
+
+
+def test_sigterm_lets_a_stream_in_flight_finish(tmp_path: Any) -> None:
+    srv = ServerProcess(tmp_path)
+    items = [dict(VALID, member_age=20 + i % 60) for i in range(20_000)]
+    with PolicyClient(srv.target) as c:
+        results = c.evaluate_many(items, batch_size=50)
+        first = next(results)
+        srv.terminate()  # mid-stream: this call is in flight, so it finishes
+        rest = list(results)
+    assert srv.wait() == 0
+    assert [first.ok, *(r.ok for r in rest)] == [True] * len(items)
+    assert len(srv.decisions()) == len(items)
+
+
+def test_health_turns_not_serving_before_calls_are_refused(tmp_path: Any) -> None:
+    srv = ServerProcess(tmp_path, "--shutdown-delay", "3")
+    try:
+        with grpc.insecure_channel(srv.target) as ch, PolicyClient(srv.target) as c:
+            health = health_pb2_grpc.HealthStub(ch)
+            assert health.Check(health_pb2.HealthCheckRequest(), timeout=10).status == health_pb2.HealthCheckResponse.SERVING
+            srv.terminate()
+            for _ in range(500):  # bounded poll for the signal to land
+                status = health.Check(health_pb2.HealthCheckRequest(), timeout=10).status
+                if status == health_pb2.HealthCheckResponse.NOT_SERVING:
+                    break
+                asyncio.run(asyncio.sleep(0.01))
+            assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+            assert c.evaluate(VALID).outcome == "approve"  # still accepted: the drain has not begun
+        assert srv.wait() == 0
+        with PolicyClient(srv.target, timeout=5) as c, pytest.raises(UnavailableError):
+            c.evaluate(VALID)
+    finally:
+        srv.stop()
+
+
+# ------------------------------------------------------------ the decision log
+
+SECRET_TEXT = ["zq-secret-dx", "Zq Secret Agent", "zq-hidden-term", "zq-fact-name", "zq-fact-value", "2011-11-11"]
+SECRET_NUMBERS = {117, 31337, 7, 93}
+
+
+def _leaves(value: Any) -> Any:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def test_decision_log_never_contains_a_fact_value(tmp_path: Any) -> None:
+    srv = ServerProcess(tmp_path)
+    requests = [
+        {**VALID, "member_age": 117, "days_on_therapy": 31337, "requested_months": 7},
+        {**VALID, "diagnosis": "zq-secret-dx"},
+        {**VALID, "combination": ["Zq Secret Agent"], "prior_therapies": [["zq-hidden-term"]]},
+        {**VALID, "zq-fact-name": "zq-fact-value"},
+        {**VALID, "service_date": "2011-11-11"},
+        {**VALID, "request_type": "continuation", "days_on_therapy": 93, "positive_response": True},
+        {**VALID, "diagnosis": "other", "label_change_within_6_months": True, "on_formulary": False},
+    ]
+    try:
+        with PolicyClient(srv.target) as c:
+            for r in requests:
+                try:
+                    c.evaluate(r, include_trace=True)
+                except InvalidRequestError:
+                    pass
+            list(c.evaluate_many(requests, include_trace=True))
+    finally:
+        assert srv.stop() == 0
+    records = srv.decisions()
+    assert len(records) == 2 * len(requests)
+    logs = srv.logs()
+    for record in records + logs:
+        text = json.dumps(record)
+        for secret in SECRET_TEXT:
+            assert secret.lower() not in text.lower(), (secret, record)
+        numbers = {v for v in _leaves(record) if isinstance(v, int) and not isinstance(v, bool)}
+        assert not numbers & SECRET_NUMBERS - {record.get("pid")}, record
+    assert set(records[0]) == {
+        "time", "request_id", "policy_id", "version", "content_hash", "decision",
+        "indication", "unmet", "referral", "refer_to",
+    }
