@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import shutil
 import subprocess
@@ -185,3 +186,12 @@ def test_no_progress_bar_in_a_pipe(tmp_path: Path) -> None:
     )
     assert "\r" not in done.stderr and "%|" not in done.stderr
     assert "15 claims in, 15 rows out (rows in = rows out)" in done.stderr
+
+
+def test_gzip_input_reads_like_plain(tmp_path: Path) -> None:
+    packed = tmp_path / "bad_rows.csv.gz"
+    packed.write_bytes(gzip.compress(BAD_CSV.read_bytes()))
+    assert retro(str(BAD_CSV), "--out", str(tmp_path / "plain"), "--workers", "1") == 0
+    assert retro(str(packed), "--out", str(tmp_path / "packed"), "--workers", "1") == 0
+    plain, unpacked = tmp_path / "plain" / "results.csv", tmp_path / "packed" / "results.csv"
+    assert plain.read_bytes() == unpacked.read_bytes()

@@ -72,9 +72,9 @@ class _Normaliser:
     def bad(self, field: str, description: str) -> None:
         self.violations.append(FieldViolation(field, description))
 
-    def term(self, field: str, where: str, raw: Any, spec: FactSpec) -> str | None:
+    def term(self, field: str, raw: Any, spec: FactSpec) -> str | None:
         if not isinstance(raw, str):
-            self.bad(field, f"{where} must be one of {', '.join(spec.values)}; got {_type_name(raw)}")
+            self.bad(field, f"must be one of {', '.join(spec.values)}; got {_type_name(raw)}")
             return None
         low = raw.strip().lower()
         if low in spec.values:
@@ -82,7 +82,7 @@ class _Normaliser:
         alias = spec.aliases.get(low)
         if alias is not None:
             return alias
-        self.bad(field, f"{where}: '{_clip(raw)}' is not a known term (valid: {', '.join(spec.values)})")
+        self.bad(field, f"'{_clip(raw)}' is not a known term (valid: {', '.join(spec.values)})")
         return None
 
     def agent(self, field: str, where: str, raw: Any) -> str | None:
@@ -102,7 +102,7 @@ class _Normaliser:
                 self.violations.append(problem)
             return value
         if kind == "enum":
-            return self.term(name, name, raw, spec)
+            return self.term(name, raw, spec)
         if kind == "bool":
             if not isinstance(raw, bool):
                 self.bad(name, f"must be true or false, got {_type_name(raw)}")

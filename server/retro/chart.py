@@ -93,7 +93,8 @@ def timeline(
             base += count
     for i in range(span):
         index = first + i
-        if index % 12 == 0 or i == 0:
+        # Januaries, and the first month when the first January is too far in to label it.
+        if index % 12 == 0 or (i == 0 and 12 - index % 12 >= 4):
             x = left + i * bar_w
             out.append(
                 f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 6}"/>'

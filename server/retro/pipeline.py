@@ -25,9 +25,9 @@ from typing import Any
 
 import attrs
 
-from ..engine.errors import NotFound
+from ..engine.errors import NotFound, PolicyLoadError
 from ..engine.store import VersionStore
-from .columns import HeaderError, fact_types, layout
+from .columns import CLAIM_ID, HeaderError, fact_types, layout
 from .deciders import FatalDeciderError, internal_error
 from .progress import Progress
 from .records import Chunk, InputFormat, RecordReader, chunks, guess_format, input_size, open_claims
@@ -84,10 +84,21 @@ def default_workers() -> int:
 
 
 def run_retro(options: RetroOptions) -> RetroRun:
+    try:
+        return _run(options)
+    except (OSError, EOFError) as exc:
+        # A file that breaks mid-way (truncated .gz, a disk error, a full output disk):
+        # what was written stays in results.*.partial.
+        raise RetroError(f"stopped: {exc}") from None
+
+
+def _run(options: RetroOptions) -> RetroRun:
     started = time.monotonic()
     try:
         store = VersionStore.load(options.policies)
         store.versions(options.policy_id)
+    except PolicyLoadError as exc:
+        raise RetroError("cannot load policy versions:\n" + "\n".join(f"  {e}" for e in exc.errors)) from None
     except NotFound as exc:
         raise RetroError(str(exc)) from None
     compare_to = _compare_ref(store, options)
@@ -178,15 +189,19 @@ def _csv_header(
         raise RetroError(f"{options.claims} is empty: a CSV claim file starts with a header row")
     try:
         header = tuple(next(csv.reader([first[1].decode("utf-8-sig")], strict=True)))
-        lay = layout(header, fact_types(store.versions(options.policy_id)), ignore_unknown=False)
+        lay = layout(
+            header,
+            fact_types(store.versions(options.policy_id)),
+            ignore_unknown=options.ignore_unknown_columns,
+        )
     except HeaderError as exc:
-        if not options.ignore_unknown_columns or "unknown column" not in str(exc):
-            raise RetroError(f"{options.claims}: {exc}") from None
-        lay = layout(header, fact_types(store.versions(options.policy_id)), ignore_unknown=True)
-        ignored = sorted(set(lay.header) - {c.name for c in lay.columns} - {"claim_id"})
-        print(f"rxpolicy retro: ignoring column(s) {', '.join(ignored)}", file=sys.stderr)
+        raise RetroError(f"{options.claims}: {exc}") from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise RetroError(f"{options.claims}: the header row cannot be read ({exc})") from None
+    ignored = [n for n in lay.header if n != CLAIM_ID and n not in {c.name for c in lay.columns}]
+    if ignored:
+        # Column names only: they are the file's structure, not member data.
+        print(f"rxpolicy retro: ignoring column(s) {', '.join(ignored)}", file=sys.stderr)
     return lay.header
 
 

@@ -13,8 +13,15 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from rxpolicy.client import PolicyClient, PolicyClientError
-from rxpolicy.client import Request as ClientRequest
+# mypy checks this tree as the packages `server` and `client`, so it cannot resolve the
+# installed name rxpolicy.client (the same ignore as server/cli/remote.py).
+from rxpolicy.client import (  # type: ignore[import-not-found,unused-ignore]
+    PolicyClient,
+    PolicyClientError,
+)
+from rxpolicy.client import (  # type: ignore[import-not-found,unused-ignore]
+    Request as ClientRequest,
+)
 
 from .deciders import FatalDeciderError, Request
 

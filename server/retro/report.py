@@ -336,8 +336,11 @@ def _brief(o: Mapping[str, Any]) -> str:
     bits = [f"<strong>{escape(str(o['decision']))}</strong>"]
     if o.get("version"):
         bits.append(f"v{escape(o['version'])}")
-    if o.get("approval_months") is not None:
-        bits.append(f"{escape(str(o['approval_months']).replace('_', ' '))} months")
+    months = o.get("approval_months")
+    if months == "length_of_benefit":
+        bits.append("length of benefit")
+    elif months is not None:
+        bits.append(f"{escape(str(months))} months")
     if o.get("refer_to"):
         bits.append(f"to {escape(o['refer_to'])}")
     if o.get("unmet"):
@@ -368,7 +371,15 @@ def _compare_section(summary: Mapping[str, Any]) -> str:
         [False, True, True],
     )
     examples = []
-    for key, found in compare["examples"].items():
+    # Most frequent changes first, decision changes before detail changes.
+    counts = {t["transition"]: t["count"] for t in compare["transitions"]}
+
+    def weight(key: str) -> tuple[bool, int, str]:
+        transition, _, kind = key.partition(" (")
+        return (kind != "decision)", -counts.get(transition, 0), key)
+
+    for key in sorted(compare["examples"], key=weight):
+        found = compare["examples"][key]
         rows = (
             (
                 {"line": e["line"]},

@@ -176,14 +176,3 @@ def header_bytes(fmt: OutputFormat, compare: bool) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(csv_header(compare))
     return buf.getvalue().encode()
-
-
-# ------------------------------------------------------------------ reading back (tests, tools)
-
-
-def read_rows(path: str, fmt: OutputFormat) -> list[Row]:
-    """Result rows from an output file, in the shape ``make_row`` builds (as text for CSV)."""
-    with open(path, encoding="utf-8", newline="") as f:
-        if fmt == "jsonl":
-            return [json.loads(line) for line in f if line.strip()]
-        return list(csv.DictReader(f))

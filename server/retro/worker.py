@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import json
 import re
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,9 @@ def build_processor(config: WorkerConfig) -> ChunkProcessor:
 
 def init_worker(config: WorkerConfig) -> None:
     global _PROCESSOR
+    # Ctrl-C reaches the whole process group: the parent alone handles it (stops
+    # submitting, lets running chunks end) instead of every worker printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _PROCESSOR = build_processor(config)
 
 
