@@ -73,6 +73,18 @@ def change_heading(c: Change) -> str:
     return f"{MARK[c.change]} {c.key}{cite}"
 
 
+def renumbering_words(changes: list[Change]) -> str:
+    """Criteria that only moved citation, without repeating what their parents' moves imply."""
+    moved = [c for c in changes if c.renumbered_only]
+    if not moved:
+        return ""
+    keys = {c.key for c in moved}
+    heads = [c for c in moved if (c.new or {}).get("parent") not in keys]
+    words = "; ".join(f"{c.key} {c.fields[0].old} -> {c.fields[0].new}" for c in heads)
+    rest = len(moved) - len(heads)
+    return f"renumbered only: {words}" + (f"; and {rest} criteria beneath them" if rest else "")
+
+
 def outcome_words(decision: Mapping[str, Any]) -> str:
     """A decision (or an error) in a few words: what a reviewer compares."""
     if "error" in decision:

@@ -88,7 +88,8 @@ class StructuralDiff:
 
     @property
     def dose_limits(self) -> list[Change]:
-        return [c for c in self.changes if c.dose_limit]
+        """Criteria over the dose that changed in substance (renumbering alone is left out)."""
+        return [c for c in self.changes if c.dose_limit and not c.renumbered_only]
 
 
 @attrs.frozen

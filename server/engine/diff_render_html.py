@@ -14,6 +14,7 @@ from .diff_format import (
     decision_lines,
     item_words,
     outcome_short,
+    renumbering_words,
     request_yaml,
     value_words,
 )
@@ -113,6 +114,8 @@ def _sides(c: Change) -> tuple[str, str]:
     for f in c.fields:
         if f.added or f.removed:
             olds += [f'<span class="field"><b>{_e(f.field)}</b> &minus; {_e(r)}</span>' for r in f.removed]
+            if not f.removed:  # nothing taken away: show what there was
+                olds.append(f'<span class="field">{_e(value_words(f.old))}</span>')
             news += [f'<span class="field"><b>{_e(f.field)}</b> + {_e(a)}</span>' for a in f.added]
         elif f.field == c.key:  # a single-valued item: its key already names it
             olds.append(f'<span class="field">{_e(value_words(f.old))}</span>')
@@ -141,12 +144,9 @@ def _table(changes: list[Change], old: str, new: str) -> list[str]:
                 f'<td class="old">{before}</td><td class="new">{after}</td></tr>'
             )
         out.append("</tbody></table>")
-    moves = [c for c in changes if c.renumbered_only]
+    moves = renumbering_words(changes)
     if moves:
-        words = "; ".join(
-            f"<code>{_e(c.key)}</code> {_e(c.fields[0].old)} → {_e(c.fields[0].new)}" for c in moves
-        )
-        out.append(f'<p class="moves">Renumbered only: {words}</p>')
+        out.append(f'<p class="moves">{_e(moves[0].upper() + moves[1:].replace(" -> ", " → "))}</p>')
     return out
 
 

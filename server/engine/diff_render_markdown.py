@@ -7,10 +7,10 @@ from itertools import groupby
 from .diff_format import (
     MARK,
     decision_lines,
-    field_words,
     item_words,
     kind_heading,
     outcome_words,
+    renumbering_words,
     request_yaml,
     value_words,
 )
@@ -30,7 +30,8 @@ def _sides(c: Change) -> tuple[str, str]:
     olds, news = [], []
     for f in c.fields:
         if f.added or f.removed:
-            news.append(field_words(f))
+            olds += [f"- {r}" for r in f.removed] or [value_words(f.old)]
+            news += [f"+ {a}" for a in f.added]
         elif f.field == c.key:  # a single-valued item: its key already names it
             olds.append(value_words(f.old))
             news.append(value_words(f.new))
@@ -47,11 +48,11 @@ def _table(changes: list[Change], old: str, new: str) -> list[str]:
             continue
         before, after = _sides(c)
         lines.append(f"| {MARK[c.change]} | `{c.key}` | {_cell(c.cite)} | {_cell(before)} | {_cell(after)} |")
-    moves = [f"`{c.key}` {c.fields[0].old} → {c.fields[0].new}" for c in changes if c.renumbered_only]
+    moves = renumbering_words(changes)
     if len(lines) == 2:
         lines = []
     if moves:
-        lines += ["", "Renumbered: " + "; ".join(moves)]
+        lines += ["", moves[0].upper() + moves[1:].replace(" -> ", " → ")]
     return lines
 
 

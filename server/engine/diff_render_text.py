@@ -13,6 +13,7 @@ from .diff_format import (
     item_words,
     kind_heading,
     outcome_words,
+    renumbering_words,
     request_json,
     value_words,
 )
@@ -55,9 +56,9 @@ def _changes(changes: list[Change], indent: str) -> list[str]:
         for c in group:
             if not c.renumbered_only:
                 lines += _change(c, inner)
-        moves = [f"{c.key} {c.fields[0].old} -> {c.fields[0].new}" for c in group if c.renumbered_only]
+        moves = renumbering_words(group)
         if moves:
-            lines += _wrap("renumbered: " + "; ".join(moves), inner)
+            lines += _wrap(moves, inner)
     return lines
 
 

@@ -22,6 +22,7 @@ from .model import FactSpec, PolicyVersion
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
 MAX_TABLETS_PER_DOSE = 100
+MAX_AGENTS_PER_LINE = 20
 
 Facts = dict[str, Any]
 
@@ -160,8 +161,10 @@ class _Normaliser:
             if not line:
                 self.bad(name, f"{name}[{i}] is empty: a line of therapy names at least one agent")
                 continue
-            if len(line) > 20:
-                self.bad(name, f"{name}[{i}] has {len(line)} agents; at most 20 are allowed")
+            if len(line) > MAX_AGENTS_PER_LINE:
+                self.bad(
+                    name, f"{name}[{i}] has {len(line)} agents; at most {MAX_AGENTS_PER_LINE} are allowed"
+                )
                 continue
             terms = []
             for j, item in enumerate(line):

@@ -7,8 +7,15 @@ decided under, and which numbered criteria change value), the kind is excluded, 
 the question is asked again until z3 answers "unsatisfiable": that answer is the
 proof that the listed kinds are every difference there is (with none listed: that
 the versions are equivalent over the whole request space). Each kind then gets a
-witness with the fewest stated facts (z3's optimiser), which is decided again by the
-real evaluator; a witness the evaluator does not confirm is an error, never output.
+witness with the fewest stated facts (then the shortest lists, then the fewest tablets;
+each minimum proved by z3), which is decided again by the real evaluator; a witness
+the evaluator does not confirm is an error, never output.
+
+Why z3 rather than enumerating the partition the leaves' thresholds induce: that
+partition is a product over some twenty facts, each with an absent state, and the
+dose measures are not independent cells but sums and maxima over up to seven
+(tablets, strength) days, so the product runs to well over 10^12 cells; the solver
+explores only what the question needs, and keeps the doses exact.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from .semantic_encode import (
     NO_SECTION,
     REFER,
     TRUE,
+    Z3_LOCK,
     Kleene,
     Outcome,
     PairEncoding,
@@ -166,7 +174,8 @@ class _Search:
     # ------------------------------------------------------------ witnesses
 
     def minimal_model(self, condition: Any) -> Any:
-        """A request meeting ``condition`` with the fewest facts stated, then the shortest lists.
+        """A request meeting ``condition`` with the fewest facts stated, then the shortest lists,
+        then the fewest tablets.
 
         A descent with one incremental solver (ask for a smaller count until z3 says
         there is none) rather than z3's Optimize: the same minimum, found several
@@ -179,7 +188,7 @@ class _Search:
             model = self._check(solver)
             if model is None:
                 raise SemanticDiffError("a kind found by the solver has no witness")
-            for objective in (self.space.known_count(), self.space.complexity()):
+            for objective in (self.space.known_count(), self.space.complexity(), self.space.magnitude()):
                 best = model.eval(objective, model_completion=True).as_long()
                 while best > 0:
                     solver.push()
@@ -357,6 +366,13 @@ def semantic_diff(
     store: VersionStore, old: PolicyVersion, new: PolicyVersion, *, max_kinds: int = MAX_KINDS
 ) -> SemanticDiff:
     """Every kind of request the two versions decide differently, each with a verified witness."""
+    with Z3_LOCK:
+        return _semantic_diff(store, old, new, max_kinds)
+
+
+def _semantic_diff(
+    store: VersionStore, old: PolicyVersion, new: PolicyVersion, max_kinds: int
+) -> SemanticDiff:
     started = time.perf_counter()
     search = _Search(store, old, new)
     sigs, complete = search.kinds(max_kinds)
@@ -399,6 +415,13 @@ def required_bump(
     Two questions, not the full listing: is any approval lost or shortened (MAJOR), else
     does any outcome change (MINOR), else PATCH, proved by the second answer.
     """
+    with Z3_LOCK:
+        return _required_bump(store, old, new)
+
+
+def _required_bump(
+    store: VersionStore, old: PolicyVersion, new: PolicyVersion
+) -> tuple[Bump, DifferenceKind | None]:
     search = _Search(store, old, new)
     lost = less_favourable(search.a, search.b)
     if search.exists(lost):

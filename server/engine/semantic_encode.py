@@ -12,6 +12,7 @@ a wrong answer.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,10 @@ from .errors import InvalidRequest
 from .loading import REQUEST_TYPE
 from .model import Duration, Group, Indication, Leaf, Node, PolicyVersion, Referral
 from .semantic_space import RequestSpace
+
+# z3's Python API builds every term in one global context, which is not safe to share between
+# threads (the gRPC service runs diffs in worker threads): every use of it holds this lock.
+Z3_LOCK = threading.RLock()
 
 # Outcome codes. Invalid input is an outcome of its own: validity is part of what can differ.
 INVALID, APPROVE, DENY, PEND, REFER = range(5)
@@ -288,6 +293,10 @@ class PairEncoding:
 
     def predict(self, request: Any) -> tuple[OutcomeKey, OutcomeKey]:
         """What the encoding says the two versions decide for a concrete request."""
+        with Z3_LOCK:
+            return self._predict(request)
+
+    def _predict(self, request: Any) -> tuple[OutcomeKey, OutcomeKey]:
         solver = z3.Solver()
         solver.add(*self.space.constraints, self.space.pin(request))
         if solver.check() != z3.sat:

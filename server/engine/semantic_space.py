@@ -28,14 +28,13 @@ from typing import Any
 import attrs
 import z3  # type: ignore[import-untyped]
 
-from .facts import MAX_TABLETS_PER_DOSE
+from .facts import MAX_AGENTS_PER_LINE, MAX_TABLETS_PER_DOSE
 from .loading import SERVICE_DATE
 from .model import FactSpec, Leaf, PolicyVersion
 
 # What a version makes of the drug's own name in a list: it is dropped (facts.py).
 SELF = "<self>"
 # facts.py refuses a prior line with more agents than this.
-LINE_MAX_AGENTS = 20
 Versions = tuple[PolicyVersion, PolicyVersion]
 Norms = tuple[str | None, str | None]  # per side (0 = from, 1 = to): a term, SELF, or None (invalid)
 
@@ -51,6 +50,10 @@ _COMPARE = {
 
 class EncodingError(Exception):
     """A policy uses something the symbolic space cannot represent (a bug to fix here)."""
+
+
+class OutsideSpace(EncodingError):
+    """A request value both versions refuse: it has no point in the space (``pin`` only)."""
 
 
 @attrs.frozen
@@ -198,7 +201,7 @@ class EnumFact(SymFact):
         for i, atom in enumerate(self.atoms):
             if atom.norms == norms:
                 return z3.And(self.present, self.choice == i)
-        raise EncodingError(f"{self.name}: {raw!r} is invalid under both versions")
+        raise OutsideSpace(f"{self.name}: {raw!r} is invalid under both versions")
 
 
 class BoolFact(SymFact):
@@ -252,6 +255,11 @@ class IntFact(SymFact):
         return model.eval(self.value, model_completion=True).as_long()
 
     def pin(self, raw: Any) -> Any:
+        if raw is not None:
+            solver = z3.Solver()
+            solver.add(*self.domain(), self.value == raw)
+            if solver.check() != z3.sat:
+                raise OutsideSpace(f"{self.name}: {raw!r} is outside every version's range")
         return self._pin_present(raw, self.value == (raw if raw is not None else 0))
 
 
@@ -298,8 +306,9 @@ class _AgentAtoms:
                 set(v.agents[n].classes) & counted for v, n in zip(versions, s.norms, strict=True) if n
             )
         )
-        itself = (s.raw for s in grouped if s.norms == (SELF, SELF))
-        self.filler: str | None = next(neutral, None) or next(itself, None)
+        # The drug's own name: dropped from every list by both versions, yet it is an item.
+        self.itself = next((s.raw for s in grouped if s.norms == (SELF, SELF)), None)
+        self.filler: str | None = next(neutral, None) or self.itself
 
     def norms(self, raw: str) -> Norms:
         return (_agent_norm(self.versions[0], raw), _agent_norm(self.versions[1], raw))
@@ -311,7 +320,7 @@ class _AgentAtoms:
         for i, atom in enumerate(self.atoms):
             if atom.norms == norms:
                 return i
-        raise EncodingError(f"agent {raw!r} is invalid under both versions")
+        raise OutsideSpace(f"agent {raw!r} is invalid under both versions")
 
 
 class TermsFact(SymFact):
@@ -321,14 +330,24 @@ class TermsFact(SymFact):
         super().__init__(name, specs)
         self.agents = agents
         self.has = [z3.Bool(f"{name}[{a.raw}]") for a in agents.atoms]
+        # max_items limits the list as sent, repeats and the drug's own name included,
+        # so the length is a variable of its own, at least the number of distinct agents.
+        self.length = z3.Int(f"{name}#")
 
     def domain(self) -> list[Any]:
-        return [z3.Implies(z3.Not(self.present), z3.Not(h)) for h in self.has]
+        distinct = _count(self.has)
+        padding = [distinct >= 1] if self.agents.itself is None else []
+        return [
+            *(z3.Implies(z3.Not(self.present), z3.Not(h)) for h in self.has),
+            z3.Implies(z3.Not(self.present), self.length == 0),
+            self.length >= distinct,
+            z3.Implies(self.length > distinct, _or(padding)) if padding else z3.BoolVal(True),
+        ]
 
     def value_valid(self, side: int, spec: FactSpec) -> Any:
         out = [z3.Not(h) for h, a in zip(self.has, self.agents.atoms, strict=True) if a.norms[side] is None]
         if spec.max_items is not None:
-            out.append(_count(self.has) <= spec.max_items)
+            out.append(self.length <= spec.max_items)
         return _and(out)
 
     def _term_present(self, side: int, term: str) -> Any:
@@ -345,20 +364,25 @@ class TermsFact(SymFact):
         return hit if leaf.op == "set_equals_any" else z3.Not(hit)
 
     def complexity(self) -> Any:
-        return _count(self.has)
+        return self.length
 
     def realise(self, model: Any) -> Any:
-        return [
+        items = [
             a.raw
             for h, a in zip(self.has, self.agents.atoms, strict=True)
             if z3.is_true(model.eval(h, model_completion=True))
         ]
+        length = model.eval(self.length, model_completion=True).as_long()
+        pad = items[0] if items else self.agents.itself  # a repeat changes no set
+        return items + [pad] * (length - len(items))
 
     def pin(self, raw: Any) -> Any:
         if raw is None:
             return z3.Not(self.present)
         used = {i for i in (self.agents.index(r) for r in raw) if i is not None}
-        return z3.And(self.present, *[h == (i in used) for i, h in enumerate(self.has)])
+        return z3.And(
+            self.present, self.length == len(raw), *[h == (i in used) for i, h in enumerate(self.has)]
+        )
 
 
 class LinesFact(SymFact):
@@ -383,7 +407,7 @@ class LinesFact(SymFact):
             self.lines >= 0,
             z3.Implies(z3.Not(self.present), self.lines == 0),
             z3.Implies(self.lines == 0, n_used == 0),
-            n_used <= LINE_MAX_AGENTS * self.lines,
+            n_used <= MAX_AGENTS_PER_LINE * self.lines,
         ]
         if self.agents.filler is None:
             out.append(z3.Implies(self.lines >= 1, n_used >= 1))  # a line names at least one agent
@@ -508,6 +532,9 @@ class DosesFact(SymFact):
     def complexity(self) -> Any:
         return _count(self.used)
 
+    def magnitude(self) -> Any:
+        return _sum([z3.If(u, t, 0) for u, t in zip(self.used, self.tablets, strict=True)])
+
     def realise(self, model: Any) -> Any:
         out = []
         for i in range(self.slots):
@@ -520,8 +547,11 @@ class DosesFact(SymFact):
     def pin(self, raw: Any) -> Any:
         if raw is None:
             return z3.Not(self.present)
-        if len(raw) > self.slots:
-            raise EncodingError(f"{self.name}: {len(raw)} items, the space has {self.slots} slots")
+        if not raw or len(raw) > self.slots:
+            raise OutsideSpace(f"{self.name}: {len(raw)} items, the space has 1 to {self.slots}")
+        for item in raw:
+            if item["strength_mg"] not in self.strengths or not 1 <= item["tablets"] <= MAX_TABLETS_PER_DOSE:
+                raise OutsideSpace(f"{self.name}: {item} is invalid under both versions")
         out = [self.present]
         for i in range(self.slots):
             if i < len(raw):
@@ -628,6 +658,10 @@ class RequestSpace:
 
     def complexity(self) -> Any:
         return _sum([f.complexity() for f in self.facts.values()])
+
+    def magnitude(self) -> Any:
+        """Tablets in the doses: a witness with small doses reads like a real request."""
+        return _sum([f.magnitude() for f in self.facts.values() if isinstance(f, DosesFact)])
 
     def realise(self, model: Any, service_date: dt.date) -> dict[str, Any]:
         out: dict[str, Any] = {}
