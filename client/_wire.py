@@ -184,6 +184,7 @@ def evaluate_request(
     policy_id: str | None = None,
     as_known_on: dt.date | str | None = None,
     include_trace: bool = False,
+    version: str | None = None,
 ) -> pb.EvaluateRequest:
     if not isinstance(facts, Mapping):
         raise TypeError(f"a request is a mapping of fact names to values, not {type(facts).__name__}")
@@ -193,13 +194,22 @@ def evaluate_request(
         include_trace=include_trace,
         facts=facts_message(facts),
     )
+    if version is not None:
+        msg.version = _encodable(str(version))
     if as_known_on is not None:
-        msg.as_known_on = as_known_on.isoformat() if isinstance(as_known_on, dt.date) else _encodable(str(as_known_on))
+        msg.as_known_on = (
+            as_known_on.isoformat() if isinstance(as_known_on, dt.date) else _encodable(str(as_known_on))
+        )
     return msg
 
 
 def item_request(
-    item: Any, *, policy_id: str | None, as_known_on: dt.date | str | None, include_trace: bool
+    item: Any,
+    *,
+    policy_id: str | None,
+    as_known_on: dt.date | str | None,
+    include_trace: bool,
+    version: str | None = None,
 ) -> pb.EvaluateRequest:
     if isinstance(item, pb.EvaluateRequest):
         return item
@@ -210,8 +220,11 @@ def item_request(
             policy_id=item.policy_id if item.policy_id is not None else policy_id,
             as_known_on=item.as_known_on if item.as_known_on is not None else as_known_on,
             include_trace=item.include_trace if item.include_trace is not None else include_trace,
+            version=item.version if item.version is not None else version,
         )
-    return evaluate_request(item, policy_id=policy_id, as_known_on=as_known_on, include_trace=include_trace)
+    return evaluate_request(
+        item, policy_id=policy_id, as_known_on=as_known_on, include_trace=include_trace, version=version
+    )
 
 
 # ------------------------------------------------------------------ results

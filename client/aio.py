@@ -95,6 +95,7 @@ class AsyncPolicyClient:
         policy_id: str | None = None,
         as_known_on: dt.date | str | None = None,
         include_trace: bool = False,
+        version: str | None = None,
         timeout: float | None = _DEFAULT,
         **more_facts: Any,
     ) -> Decision:
@@ -104,6 +105,7 @@ class AsyncPolicyClient:
             policy_id=policy_id or self.policy_id,
             as_known_on=as_known_on,
             include_trace=include_trace,
+            version=version,
         )
         response = await self._call(self._stub.Evaluate, request, timeout)
         return _wire.decision(response.request_id, response.decision)
@@ -115,6 +117,7 @@ class AsyncPolicyClient:
         policy_id: str | None = None,
         as_known_on: dt.date | str | None = None,
         include_trace: bool = False,
+        version: str | None = None,
         batch_size: int = 64,
         timeout: float | None = None,
     ) -> AsyncIterator[Result]:
@@ -124,7 +127,7 @@ class AsyncPolicyClient:
 
         def build(item: Any) -> pb.EvaluateRequest:
             return _wire.item_request(
-                item, policy_id=pid, as_known_on=as_known_on, include_trace=include_trace
+                item, policy_id=pid, as_known_on=as_known_on, include_trace=include_trace, version=version
             )
 
         call = self._stub.EvaluateStream(timeout=timeout, metadata=self._metadata)

@@ -180,3 +180,4 @@ class Request:
     policy_id: str | None = None
     as_known_on: dt.date | str | None = None
     include_trace: bool | None = None
+    version: str | None = None  # decide under this version (semver, date or "latest")

@@ -159,10 +159,12 @@ class PolicyClient:
         policy_id: str | None = None,
         as_known_on: dt.date | str | None = None,
         include_trace: bool = False,
+        version: str | None = None,
         timeout: float | None = _DEFAULT,
         **more_facts: Any,
     ) -> Decision:
-        """Decide one request: facts as a mapping in the case-file shape, or as keywords.
+        """Decide one request: facts as a mapping in the case-file shape, or as keywords. ``version``
+        decides under that version (semver, date or "latest") instead of the one in force.
 
         Raises InvalidRequestError (with ``violations``) for invalid input."""
         request = _wire.evaluate_request(
@@ -171,6 +173,7 @@ class PolicyClient:
             policy_id=policy_id or self.policy_id,
             as_known_on=as_known_on,
             include_trace=include_trace,
+            version=version,
         )
         response = self._call(self._stub.Evaluate, request, timeout)
         return _wire.decision(response.request_id, response.decision)
@@ -182,6 +185,7 @@ class PolicyClient:
         policy_id: str | None = None,
         as_known_on: dt.date | str | None = None,
         include_trace: bool = False,
+        version: str | None = None,
         batch_size: int = 64,
         timeout: float | None = None,
     ) -> Iterator[Result]:
@@ -194,7 +198,7 @@ class PolicyClient:
 
         def build(item: Any) -> pb.EvaluateRequest:
             return _wire.item_request(
-                item, policy_id=pid, as_known_on=as_known_on, include_trace=include_trace
+                item, policy_id=pid, as_known_on=as_known_on, include_trace=include_trace, version=version
             )
 
         # The request iterator runs on gRPC's thread; the slots travel to this one in order.

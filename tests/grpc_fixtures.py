@@ -107,9 +107,9 @@ class ServerProcess:
             return self.proc.wait()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path_factory.mktemp("server"))
+def running_server(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iterator[ServerProcess]:
+    """For a module's ``server`` fixture: one server for the module, stopped after it."""
+    srv = ServerProcess(tmp_path_factory.mktemp("server"), *args)
     yield srv
     srv.stop()
 
@@ -129,7 +129,7 @@ def all_cases() -> list[Any]:
     from rxpolicy.server.engine.cases import iter_case_files, load_cases
 
     if not CASES_DIR.is_dir():
-        pytest.skip(f"acceptance cases not found at {CASES_DIR}")
+        pytest.skip(f"acceptance cases not found at {CASES_DIR}", allow_module_level=True)
     return [c for f in iter_case_files([CASES_DIR]) for c in load_cases(f)]
 
 

@@ -6,26 +6,29 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
-from grpc_fixtures import ServerProcess, server  # noqa: F401
+from grpc_fixtures import ServerProcess, running_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from grpc_status import rpc_status
-
 from rxpolicy.client import (
     DeadlineExceededError,
     InvalidRequestError,
     NotFoundError,
     PolicyClient,
+    Request,
     ResourceExhaustedError,
     UnavailableError,
 )
-from rxpolicy.v1 import facts_pb2, policy_service_pb2 as pb, policy_service_pb2_grpc
+from rxpolicy.v1 import facts_pb2, policy_service_pb2_grpc
+from rxpolicy.v1 import policy_service_pb2 as pb
 
 VALID = {
     "service_date": "2025-06-02",
@@ -40,6 +43,11 @@ VALID = {
     "product": "selinexor",
     "doses": [{"tablets": 5, "strength_mg": 20}],
 }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from running_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +167,10 @@ def _walk(node: Any) -> Any:
 
 def test_stream_bad_item_gets_error_and_stream_goes_on(channel: Any) -> None:
     stub = policy_service_pb2_grpc.PolicyServiceStub(channel)
-    good = pb.EvaluateRequest(request_id="good", facts=facts_pb2.Facts(**{k: VALID[k] for k in ("service_date", "line_of_business", "request_type")}))
+    good = pb.EvaluateRequest(
+        request_id="good",
+        facts=facts_pb2.Facts(**{k: VALID[k] for k in ("service_date", "line_of_business", "request_type")}),
+    )
     bad = pb.EvaluateRequest(request_id="bad", facts=facts_pb2.Facts(service_date="nope"))
     lost = pb.EvaluateRequest(request_id="lost", policy_id="CP.NOPE.1", facts=good.facts)
     batches = [
@@ -183,7 +194,9 @@ def test_undecodable_bytes_are_invalid_argument(channel: Any) -> None:
             call(b"\x0a\xff\xff\xff\xff\x0f", timeout=10)  # a length past the end of the message
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, method
     stream = channel.stream_stream("/rxpolicy.v1.PolicyService/EvaluateStream")
-    replies = [pb.EvaluateStreamResponse.FromString(r) for r in stream(iter([b"\x0a\xff\xff", b""]), timeout=10)]
+    replies = [
+        pb.EvaluateStreamResponse.FromString(r) for r in stream(iter([b"\x0a\xff\xff", b""]), timeout=10)
+    ]
     assert replies[0].results[0].error.field_violations[0].field == "request"
     assert replies[1].results == []  # an empty batch, answered with an empty batch
 
@@ -255,18 +268,53 @@ def test_unavailable_is_typed() -> None:
 def test_client_does_not_import_the_server() -> None:
     code = (
         "import sys, rxpolicy.client; "
-        "bad = [m for m in sys.modules if m.startswith(('rxpolicy.server', 'attrs', 'yaml', 'grpc_status'))]; "
+        "banned = ('rxpolicy.server', 'attrs', 'yaml', 'grpc_status'); "
+        "bad = [m for m in sys.modules if m.startswith(banned)]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_several_worker_processes(tmp_path: Any) -> None:
-    srv = ServerProcess(tmp_path, "--workers", "2")
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_worker_processes(tmp_path: Any, workers: str) -> None:
+    srv = ServerProcess(tmp_path, "--workers", workers)
     try:
         with PolicyClient(srv.target) as c:
             assert {c.evaluate(VALID).outcome for _ in range(20)} == {"approve"}
+            assert all(r.ok for r in c.evaluate_many([VALID] * 300, batch_size=100))
     finally:
         assert srv.stop() == 0
-    assert len(srv.decisions()) == 20
+    assert len(srv.decisions()) == 320  # whole lines from every worker, none interleaved
+
+
+def test_decide_under_a_named_version(client: PolicyClient) -> None:
+    in_force = client.evaluate(VALID)
+    old = client.evaluate(VALID, version="2021-06-01")
+    assert (in_force.version.version, old.version.version) == ("4.5.0", "2.1.0")
+    with pytest.raises(NotFoundError):
+        client.evaluate(VALID, version="7.7.7")
+    results = list(client.evaluate_many([VALID, Request(VALID, version="1.0.0")], version="latest"))
+    assert [r.version.version for r in results] == ["4.5.0", "1.0.0"]
+
+
+def test_concurrency_limit(tmp_path: Any) -> None:
+    srv = ServerProcess(tmp_path, "--workers", "1", "--max-concurrent-rpcs", "1")
+    release = threading.Event()
+    try:
+        with PolicyClient(srv.target) as c:
+
+            def held() -> Any:
+                yield VALID
+                release.wait(60)  # keeps the stream, and so the one allowed call, open
+
+            stream = c.evaluate_many(held(), batch_size=1)
+            assert next(stream).ok  # the stream is in progress on the server
+            with pytest.raises(ResourceExhaustedError):
+                c.evaluate(VALID)
+            release.set()
+            assert list(stream) == []
+            assert c.evaluate(VALID).outcome == "approve"
+    finally:
+        release.set()
+        assert srv.stop() == 0

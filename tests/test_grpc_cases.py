@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from grpc_fixtures import CASES_DIR, all_cases, canonical, local_json, server  # noqa: F401
-
+from grpc_fixtures import CASES_DIR, ServerProcess, all_cases, canonical, local_json, running_server
 from rxpolicy.client import AsyncPolicyClient, InvalidRequestError, PolicyClient, Request
 from rxpolicy.server.engine.cases import check
 from rxpolicy.server.engine.store import VersionStore
 
 CASES = all_cases()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from running_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +55,7 @@ def test_traces_match_in_process(client: PolicyClient, store: VersionStore) -> N
 
 
 def test_evaluate_many_in_order(client: PolicyClient) -> None:
-    items: list[Any] = [
-        Request(case.request, request_id=f"id-{i}") for i, case in enumerate(CASES * 3)
-    ]
+    items: list[Any] = [Request(case.request, request_id=f"id-{i}") for i, case in enumerate(CASES * 3)]
     items.insert(5, ["not", "a", "mapping"])  # a bad item: an error result, the stream goes on
     results = list(client.evaluate_many(items, batch_size=16))
     assert len(results) == len(items)
@@ -91,7 +94,11 @@ def test_async_client(server: Any) -> None:
 
 
 def test_cli_test_and_evaluate_with_server(server: Any, tmp_path: Any) -> None:
-    cli = [sys.executable, "-c", "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"]
+    cli = [
+        sys.executable,
+        "-c",
+        "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))",
+    ]
     out = subprocess.run(
         [*cli, "test", "--server", server.target, str(CASES_DIR)], capture_output=True, text=True, timeout=300
     )
@@ -100,7 +107,10 @@ def test_cli_test_and_evaluate_with_server(server: Any, tmp_path: Any) -> None:
     request = tmp_path / "request.yaml"
     request.write_text("service_date: 2025-06-02\nline_of_business: medicaid\nrequest_type: initial\n")
     out = subprocess.run(
-        [*cli, "evaluate", "--server", server.target, str(request)], capture_output=True, text=True, timeout=60
+        [*cli, "evaluate", "--server", server.target, str(request)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert '"decision": "pend"' in out.stdout

@@ -10,7 +10,6 @@ import pytest
 import trustme
 from grpc_fixtures import ServerProcess
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from rxpolicy.client import PolicyClient, UnauthenticatedError, UnavailableError
 
 REQUEST = {"service_date": "2025-06-02", "line_of_business": "medicaid", "request_type": "initial"}
@@ -59,7 +58,13 @@ def tls_token_server(pki: dict[str, Any]) -> Any:
     tokens = pki["dir"] / "tokens"
     tokens.write_text("# accepted tokens\nold-token\n" + TOKEN + "\n")
     srv = ServerProcess(
-        pki["dir"], "--tls-cert", str(pki["server_cert"]), "--tls-key", str(pki["server_key"]), "--token-file", str(tokens)
+        pki["dir"],
+        "--tls-cert",
+        str(pki["server_cert"]),
+        "--tls-key",
+        str(pki["server_key"]),
+        "--token-file",
+        str(tokens),
     )
     yield srv
     srv.stop()
@@ -117,12 +122,16 @@ def test_health_is_open_without_a_token(tls_token_server: Any, pki: dict[str, An
 
 
 def test_tls_refuses_an_untrusted_server_certificate(tls_token_server: Any, pki: dict[str, Any]) -> None:
-    with PolicyClient(_target(tls_token_server), root_certificates=pki["other_ca"], token=TOKEN, timeout=5) as c:
-        with pytest.raises(UnavailableError):
-            c.evaluate(REQUEST)
-    with PolicyClient(_target(tls_token_server), token=TOKEN, timeout=5) as c:  # plaintext to a TLS port
-        with pytest.raises(UnavailableError):
-            c.evaluate(REQUEST)
+    with (
+        PolicyClient(
+            _target(tls_token_server), root_certificates=pki["other_ca"], token=TOKEN, timeout=5
+        ) as c,
+        pytest.raises(UnavailableError),
+    ):
+        c.evaluate(REQUEST)
+    plaintext = PolicyClient(_target(tls_token_server), token=TOKEN, timeout=5)  # to a TLS port
+    with plaintext as c, pytest.raises(UnavailableError):
+        c.evaluate(REQUEST)
 
 
 def test_mutual_tls(mtls_server: Any, pki: dict[str, Any]) -> None:
@@ -134,8 +143,14 @@ def test_mutual_tls(mtls_server: Any, pki: dict[str, Any]) -> None:
     ) as c:
         assert c.evaluate(REQUEST).outcome == "pend"
     for cert, key in ((None, None), (pki["stranger_cert"], pki["stranger_key"])):
-        with PolicyClient(
-            _target(mtls_server), root_certificates=pki["ca"], certificate_chain=cert, private_key=key, timeout=5
-        ) as c:
-            with pytest.raises(UnavailableError):
-                c.evaluate(REQUEST)
+        with (
+            PolicyClient(
+                _target(mtls_server),
+                root_certificates=pki["ca"],
+                certificate_chain=cert,
+                private_key=key,
+                timeout=5,
+            ) as c,
+            pytest.raises(UnavailableError),
+        ):
+            c.evaluate(REQUEST)

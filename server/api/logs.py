@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import select
 import sys
 import traceback
 from collections.abc import Iterable
@@ -55,15 +56,17 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     root.setLevel(level.upper())
 
 
-def event(message: str, level: int = logging.INFO, **fields: Any) -> None:
-    log.log(level, message, extra={"fields": fields})
+def event(message: str, level: int = logging.INFO, *, exc_info: bool = False, **fields: Any) -> None:
+    """One log record; ``fields`` become keys of its JSON object (never fact values)."""
+    log.log(level, message, exc_info=exc_info, extra={"fields": fields})
 
 
 class DecisionLog:
     """Append-only JSON lines, one per decision or refused request.
 
-    Written with one ``write(2)`` per batch on an O_APPEND descriptor, so several
-    worker processes can share one file without interleaving lines.
+    Written in ``write(2)`` calls of whole lines, at most PIPE_BUF bytes each, on an
+    O_APPEND descriptor: each is atomic, so several worker processes can share one file
+    or pipe without interleaving lines.
     """
 
     def __init__(self, fd: int | None, *, owns: bool = False) -> None:
@@ -112,7 +115,18 @@ class DecisionLog:
     def write(self, records: Iterable[dict[str, Any]]) -> None:
         if self._fd is None:
             return
-        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        chunk = b""
+        for record in records:
+            line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+            if chunk and len(chunk) + len(line) > select.PIPE_BUF:
+                self._write_all(chunk)
+                chunk = b""
+            chunk += line
+        if chunk:
+            self._write_all(chunk)
+
+    def _write_all(self, data: bytes) -> None:
+        assert self._fd is not None
         while data:
             written = os.write(self._fd, data)
             data = data[written:]

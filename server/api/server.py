@@ -13,14 +13,12 @@ they share the port through SO_REUSEPORT; the parent forwards signals and waits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import multiprocessing
 import os
 import signal
 import socket
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +64,22 @@ class ServeConfig:
     reflection: bool = True
 
 
+def new_aio_server(
+    config: ServeConfig, *, reuse_port: bool, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+) -> grpc.aio.Server:
+    """A grpc.aio server with the limits of ``config`` (also used to build the benchmark's echo)."""
+    return grpc.aio.server(
+        interceptors=list(interceptors),
+        options=[
+            ("grpc.max_receive_message_length", config.max_receive_bytes),
+            ("grpc.max_send_message_length", config.max_send_bytes),
+            ("grpc.max_concurrent_streams", config.max_streams_per_connection),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
+        ],
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+    )
+
+
 class PolicyServer:
     """One grpc.aio server in this process."""
 
@@ -75,16 +89,7 @@ class PolicyServer:
         self.decision_log = DecisionLog.open(config.decision_log)
         self.health = health.aio.HealthServicer()
         interceptors = [BearerTokenInterceptor(config.tokens)] if config.tokens else []
-        self.server = grpc.aio.server(
-            interceptors=interceptors,
-            options=[
-                ("grpc.max_receive_message_length", config.max_receive_bytes),
-                ("grpc.max_send_message_length", config.max_send_bytes),
-                ("grpc.max_concurrent_streams", config.max_streams_per_connection),
-                ("grpc.so_reuseport", 1 if reuse_port else 0),
-            ],
-            maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-        )
+        self.server = new_aio_server(config, reuse_port=reuse_port, interceptors=interceptors)
         self.server.add_generic_rpc_handlers((generic_handler(PolicyServicer(store, self.decision_log)),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if config.reflection:
@@ -92,15 +97,20 @@ class PolicyServer:
                 (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
             )
         address = f"{config.host}:{config.port}"
-        if config.tls is not None:
-            credentials = grpc.ssl_server_credentials(
-                [(config.tls.private_key, config.tls.cert_chain)],
-                root_certificates=config.tls.client_ca,
-                require_client_auth=config.tls.client_ca is not None,
-            )
-            self.port = self.server.add_secure_port(address, credentials)
-        else:
-            self.port = self.server.add_insecure_port(address)
+        try:
+            if config.tls is not None:
+                credentials = grpc.ssl_server_credentials(
+                    [(config.tls.private_key, config.tls.cert_chain)],
+                    root_certificates=config.tls.client_ca,
+                    require_client_auth=config.tls.client_ca is not None,
+                )
+                self.port = self.server.add_secure_port(address, credentials)
+            else:
+                self.port = self.server.add_insecure_port(address)
+        except RuntimeError:  # grpc's "failed to bind"
+            self.port = 0
+        if self.port == 0:
+            raise OSError(f"cannot listen on {address} (in use, or not permitted)")
         self._draining = False
 
     async def start(self) -> None:
@@ -144,8 +154,6 @@ async def serve_async(
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain."""
     server = PolicyServer(store, config, reuse_port=reuse_port)
-    if server.port == 0:
-        raise OSError(f"cannot listen on {config.host}:{config.port}")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.drain()))
@@ -158,18 +166,21 @@ async def serve_async(
     event("stopped", port=server.port)
 
 
-@contextlib.contextmanager
-def _reserved_port(host: str, port: int) -> Iterator[int]:
-    """Hold the port (bound, not listening, SO_REUSEPORT) so every worker gets the same
-    one even when 0 asked for any free port."""
-    family = socket.AF_INET6 if ":" in host.strip("[]") or host in ("[::]", "::") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _reserve_port(host: str, port: int) -> socket.socket:
+    """A socket holding the port (bound, not listening, SO_REUSEPORT), so every worker gets
+    the same one even when 0 asked for any free port. Close it once the workers are gone."""
+    bare = host.strip("[]")
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:  # no IPv6 on this host: gRPC listens on IPv4 for [::] too
+        sock, bare = socket.socket(socket.AF_INET, socket.SOCK_STREAM), "0.0.0.0"
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host.strip("[]"), port))
-        yield sock.getsockname()[1]
-    finally:
+        sock.bind((bare, port))
+    except OSError:
         sock.close()
+        raise
+    return sock
 
 
 def _worker(store: VersionStore, config: ServeConfig, ready: Any) -> None:
@@ -185,7 +196,6 @@ def _worker(store: VersionStore, config: ServeConfig, ready: Any) -> None:
 
 def serve(store: VersionStore, config: ServeConfig) -> int:
     """Run the server in the foreground (``rxpolicy serve``); returns the exit code."""
-    started = time.monotonic()
     if config.workers <= 1:
         try:
             asyncio.run(serve_async(store, config))
@@ -193,7 +203,13 @@ def serve(store: VersionStore, config: ServeConfig) -> int:
             event("cannot serve", 50, error=str(exc))
             return 1
         return 0
-    with _reserved_port(config.host, config.port) as port:
+    try:
+        reserved = _reserve_port(config.host, config.port)
+    except OSError as exc:
+        event("cannot serve", 50, error=f"cannot listen on {config.host}:{config.port}: {exc.strerror}")
+        return 1
+    with reserved:
+        port = reserved.getsockname()[1]
         cfg = attrs.evolve(config, port=port)
         ctx = multiprocessing.get_context("fork")
         ready = ctx.Semaphore(0)
@@ -217,13 +233,7 @@ def serve(store: VersionStore, config: ServeConfig) -> int:
                     for w in workers:
                         w.join()
                     return 1
-        event(
-            "serving",
-            host=config.host,
-            port=port,
-            start_s=round(time.monotonic() - started, 3),
-            **_summary(store, config),
-        )
+        event("serving", host=config.host, port=port, **_summary(store, config))
         for w in workers:
             w.join()
     event("stopped", port=port)

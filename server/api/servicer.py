@@ -38,7 +38,6 @@ _DIFF_FORMATS = {
     pb.DIFF_FORMAT_HTML: "html",
 }
 
-Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
 
@@ -86,29 +85,43 @@ class PolicyServicer:
         as_known_on: dt.date | None = None
         if request.HasField("as_known_on"):
             as_known_on = convert.parse_request_date("as_known_on", request.as_known_on)
+        policy_id = request.policy_id or None
+        version = self.store.resolve(request.version, policy_id) if request.HasField("version") else None
         return self.store.decide(
             convert.facts_mapping(request.facts),
-            policy_id=request.policy_id or None,
+            policy_id=policy_id,
             as_known_on=as_known_on,
             with_trace=request.include_trace,
+            version=version,
         )
 
     def _loggable_fields(self, violations: tuple[FieldViolation, ...]) -> list[str]:
         # An unknown fact's name is the caller's text; it might be anything, so not logged.
         return [v.field if v.field in self._known_fields else "(unknown field)" for v in violations]
 
-    def _result(self, request: pb.EvaluateRequest, log: list[dict[str, Any]]) -> pb.EvaluateResult:
-        """One request of a stream: a decision or an error result, never an exception."""
-        rid = request.request_id or self._new_id()
+    def _decide_logged(self, request: pb.EvaluateRequest, rid: str, log: list[dict[str, Any]]) -> Decision:
+        """Decide, adding the decision-log record; engine errors are recorded and re-raised."""
         try:
             decision = self._decide(request)
         except InvalidRequest as exc:
             log.append(
                 DecisionLog.error_record(rid, "INVALID_ARGUMENT", self._loggable_fields(exc.violations))
             )
+            raise
+        except NotFound:
+            log.append(DecisionLog.error_record(rid, "NOT_FOUND"))
+            raise
+        log.append(DecisionLog.decision_record(rid, decision))
+        return decision
+
+    def _result(self, request: pb.EvaluateRequest, log: list[dict[str, Any]]) -> pb.EvaluateResult:
+        """One request of a stream: a decision or an error result, never an exception."""
+        rid = request.request_id or self._new_id()
+        try:
+            decision = self._decide_logged(request, rid, log)
+        except InvalidRequest as exc:
             return pb.EvaluateResult(request_id=rid, error=status.request_error(exc))
         except NotFound as exc:
-            log.append(DecisionLog.error_record(rid, "NOT_FOUND"))
             return pb.EvaluateResult(request_id=rid, error=status.not_found_error(str(exc)))
         except Exception:
             event("internal error deciding a stream item", 40, request_id=rid, exc_info=True)
@@ -117,27 +130,15 @@ class PolicyServicer:
                 request_id=rid,
                 error=decision_pb2.RequestError(code=13, message=f"internal error (request id {rid})"),
             )
-        log.append(DecisionLog.decision_record(rid, decision))
         return pb.EvaluateResult(request_id=rid, decision=convert.decision_message(decision))
 
-    async def Evaluate(self, request: pb.EvaluateRequest | Undecodable, context: Any) -> pb.EvaluateResponse:
-        if isinstance(request, Undecodable):
-            await _abort_invalid(context, status.UNDECODABLE)
-            raise AssertionError("unreachable")
+    async def Evaluate(self, request: pb.EvaluateRequest, context: Any) -> pb.EvaluateResponse:
         rid = request.request_id or self._new_id()
+        log: list[dict[str, Any]] = []
         try:
-            decision = self._decide(request)
-        except InvalidRequest as exc:
-            self.decision_log.write(
-                [DecisionLog.error_record(rid, "INVALID_ARGUMENT", self._loggable_fields(exc.violations))]
-            )
-            await _abort_invalid(context, exc)
-            raise
-        except NotFound as exc:
-            self.decision_log.write([DecisionLog.error_record(rid, "NOT_FOUND")])
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-            raise
-        self.decision_log.write([DecisionLog.decision_record(rid, decision)])
+            decision = self._decide_logged(request, rid, log)
+        finally:
+            self.decision_log.write(log)
         return pb.EvaluateResponse(request_id=rid, decision=convert.decision_message(decision))
 
     async def EvaluateStream(
@@ -148,10 +149,9 @@ class PolicyServicer:
             if isinstance(batch, Undecodable):
                 rid = self._new_id()
                 log.append(DecisionLog.error_record(rid, "INVALID_ARGUMENT", ["request"]))
+                undecodable = status.request_error(status.undecodable())
                 response = pb.EvaluateStreamResponse(
-                    results=[
-                        pb.EvaluateResult(request_id=rid, error=status.request_error(status.UNDECODABLE))
-                    ]
+                    results=[pb.EvaluateResult(request_id=rid, error=undecodable)]
                 )
             else:
                 response = pb.EvaluateStreamResponse(results=[self._result(r, log) for r in batch.requests])
@@ -162,50 +162,25 @@ class PolicyServicer:
 
     # ------------------------------------------------------------ versions
 
-    async def ListVersions(
-        self, request: pb.ListVersionsRequest | Undecodable, context: Any
-    ) -> pb.ListVersionsResponse:
-        if isinstance(request, Undecodable):
-            await _abort_invalid(context, status.UNDECODABLE)
-            raise AssertionError("unreachable")
-        try:
-            versions = self.store.versions(request.policy_id or None)
-        except NotFound as exc:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-            raise
+    async def ListVersions(self, request: pb.ListVersionsRequest, context: Any) -> pb.ListVersionsResponse:
+        versions = self.store.versions(request.policy_id or None)
         return pb.ListVersionsResponse(
             policy_id=versions[0].policy_id, versions=[convert.version_info(v) for v in versions]
         )
 
-    async def GetVersion(
-        self, request: pb.GetVersionRequest | Undecodable, context: Any
-    ) -> pb.GetVersionResponse:
-        if isinstance(request, Undecodable):
-            await _abort_invalid(context, status.UNDECODABLE)
-            raise AssertionError("unreachable")
+    async def GetVersion(self, request: pb.GetVersionRequest, context: Any) -> pb.GetVersionResponse:
+        policy_id = request.policy_id or None
         selector = request.WhichOneof("selector")
-        try:
-            if selector == "in_force_on":
-                day = convert.parse_request_date("in_force_on", request.in_force_on)
-                version = self.store.resolve(day.isoformat(), request.policy_id or None)
-            elif selector == "version" and request.version.strip():
-                version = self.store.resolve(request.version, request.policy_id or None)
-            else:
-                version = self.store.resolve("latest", request.policy_id or None)
-        except InvalidRequest as exc:
-            await _abort_invalid(context, exc)
-            raise
-        except NotFound as exc:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-            raise
+        if selector == "in_force_on":
+            day = convert.parse_request_date("in_force_on", request.in_force_on)
+            version = self.store.resolve(day.isoformat(), policy_id)
+        elif selector == "version" and request.version.strip():
+            version = self.store.resolve(request.version, policy_id)
+        else:
+            version = self.store.resolve("latest", policy_id)
         return pb.GetVersionResponse(version=convert.version_message(version))
 
-    async def DiffVersions(
-        self, request: pb.DiffVersionsRequest | Undecodable, context: Any
-    ) -> pb.DiffVersionsResponse:
-        if isinstance(request, Undecodable):
-            await _abort_invalid(context, status.UNDECODABLE)
-            raise AssertionError("unreachable")
+    async def DiffVersions(self, request: pb.DiffVersionsRequest, context: Any) -> pb.DiffVersionsResponse:
         fmt = _DIFF_FORMATS.get(request.format)
         problems = []
         if fmt is None:
@@ -213,11 +188,11 @@ class PolicyServicer:
         for name in ("from_ref", "to_ref"):
             if not getattr(request, name).strip():
                 problems.append(FieldViolation(name, "is required: a semantic version, a date, or 'latest'"))
-        if problems:
-            await _abort_invalid(context, InvalidRequest(problems))
+        if problems or fmt is None:
+            raise InvalidRequest(problems)
         try:
-            from ..engine.diff_api import diff_document  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
+            from ..engine.diff_api import diff_document
+        except ImportError:  # a build without the diff engine
             await context.abort(
                 grpc.StatusCode.UNIMPLEMENTED, "version diffs are not available in this build"
             )
@@ -232,19 +207,12 @@ class PolicyServicer:
             fmt=fmt,
         )
         # A semantic diff may take a while: off the event loop, within the caller's deadline.
-        remaining = context.time_remaining()
         try:
-            doc = await asyncio.wait_for(asyncio.to_thread(work), timeout=remaining)
+            doc = await asyncio.wait_for(asyncio.to_thread(work), timeout=context.time_remaining())
         except TimeoutError:
             await context.abort(
                 grpc.StatusCode.DEADLINE_EXCEEDED, "the diff did not finish within the deadline"
             )
-            raise
-        except InvalidRequest as exc:
-            await _abort_invalid(context, exc)
-            raise
-        except NotFound as exc:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
             raise
         out = pb.DiffVersionsResponse(
             content=doc.content,
@@ -263,21 +231,26 @@ def _version_text(value: Any) -> str:
     return str(getattr(value, "version", value))
 
 
-async def _abort_invalid(context: Any, exc: InvalidRequest) -> None:
-    s = status.invalid_argument(exc.violations)
-    await context.abort(s.code, s.details, s.trailing_metadata)
-
-
 def guarded(
     method: Callable[[Any, Any], Awaitable[Resp]],
 ) -> Callable[[Any, Any], Awaitable[Resp]]:
-    """A unary handler that never lets a bug's text or stack reach the wire."""
+    """A unary handler: undecodable bytes and engine errors become INVALID_ARGUMENT (with
+    field violations) or NOT_FOUND; a bug's text or stack never reaches the wire."""
 
     @functools.wraps(method)
     async def handler(request: Any, context: Any) -> Resp:
         try:
+            if isinstance(request, Undecodable):
+                raise status.undecodable()
             return await method(request, context)
         except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except InvalidRequest as exc:
+            s = status.invalid_argument(exc.violations)
+            await context.abort(s.code, s.details, s.trailing_metadata)
+            raise
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
             raise
         except Exception:
             rid = getattr(request, "request_id", "") or ""

@@ -56,6 +56,7 @@ def not_found_error(message: str) -> decision_pb2.RequestError:
     return decision_pb2.RequestError(code=code_pb2.NOT_FOUND, message=message)
 
 
-UNDECODABLE = InvalidRequest(
-    [FieldViolation("request", "is not a valid protobuf message of the method's request type")]
-)
+def undecodable() -> InvalidRequest:
+    return InvalidRequest(
+        [FieldViolation("request", "is not a valid protobuf message of the method's request type")]
+    )

@@ -12,19 +12,26 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from grpc_fixtures import REPO, server  # noqa: E402, F401
+from grpc_fixtures import REPO, ServerProcess, running_server
 
 HERE = Path(__file__).resolve().parent
 NODE, NPM = shutil.which("node"), shutil.which("npm")
 pytestmark = pytest.mark.skipif(
-    NODE is None or NPM is None, reason="node and npm are needed for the non-Python clients and are not installed"
+    NODE is None or NPM is None,
+    reason="node and npm are needed for the non-Python clients and are not installed",
 )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from running_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +57,21 @@ def test_node_grpc_js_client(server: Any, node_modules: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
-    assert got["decision"] == {"request_id": "node-1", "outcome": "OUTCOME_APPROVE", "version": "4.5.0", "months": 6}
+    assert got["decision"] == {
+        "request_id": "node-1",
+        "outcome": "OUTCOME_APPROVE",
+        "version": "4.5.0",
+        "months": 6,
+    }
     assert got["error"]["name"] == "INVALID_ARGUMENT"
     assert set(got["error"]["fields"]) == {"diagnosis", "member_age"}
     assert got["health"] == "SERVING"
     assert got["stream"] == [["s-1", "decision"], ["s-2", "error"]]
 
 
-def _buf_curl(node_modules: Path, server: Any, method: str, body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def _buf_curl(
+    node_modules: Path, server: Any, method: str, body: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
     buf = node_modules / ".bin" / "buf"
     return subprocess.run(
         [

@@ -1,4 +1,6 @@
 # mypy: disable-error-code="type-arg"
+# ruff: noqa
+# fmt: off
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor

@@ -1,4 +1,6 @@
 # mypy: disable-error-code="type-arg"
+# ruff: noqa
+# fmt: off
 from rxpolicy.v1 import decision_pb2 as _decision_pb2
 from rxpolicy.v1 import facts_pb2 as _facts_pb2
 from rxpolicy.v1 import version_pb2 as _version_pb2
@@ -25,18 +27,20 @@ DIFF_FORMAT_JSON: DiffFormat
 DIFF_FORMAT_HTML: DiffFormat
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("request_id", "policy_id", "as_known_on", "include_trace", "facts")
+    __slots__ = ("request_id", "policy_id", "as_known_on", "include_trace", "facts", "version")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     POLICY_ID_FIELD_NUMBER: _ClassVar[int]
     AS_KNOWN_ON_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_TRACE_FIELD_NUMBER: _ClassVar[int]
     FACTS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     policy_id: str
     as_known_on: str
     include_trace: bool
     facts: _facts_pb2.Facts
-    def __init__(self, request_id: _Optional[str] = ..., policy_id: _Optional[str] = ..., as_known_on: _Optional[str] = ..., include_trace: _Optional[bool] = ..., facts: _Optional[_Union[_facts_pb2.Facts, _Mapping]] = ...) -> None: ...
+    version: str
+    def __init__(self, request_id: _Optional[str] = ..., policy_id: _Optional[str] = ..., as_known_on: _Optional[str] = ..., include_trace: _Optional[bool] = ..., facts: _Optional[_Union[_facts_pb2.Facts, _Mapping]] = ..., version: _Optional[str] = ...) -> None: ...
 
 class EvaluateResponse(_message.Message):
     __slots__ = ("request_id", "decision")
