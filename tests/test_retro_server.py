@@ -86,10 +86,17 @@ def test_server_handles_bad_rows_identically(server: str, tmp_path: Path, name: 
     assert outputs(local, "jsonl") == outputs(remote, "jsonl")
 
 
-def test_server_compare_to_is_refused_with_a_reason(server: str, tmp_path: Path, capsys: Any) -> None:
-    claims = str(FIXTURES / "bad_rows.csv")
-    assert retro(claims, "--out", str(tmp_path / "o"), "--server", server, "--compare-to", "latest") == 1
-    assert "EvaluateRequest" in capsys.readouterr().err
+def test_server_compare_to_identical_to_in_process(server: str, tmp_path: Path) -> None:
+    claims = tmp_path / "claims.csv"
+    with claims.open("w", encoding="utf-8", newline="") as f:
+        write_claims(f, 400, seed=5, fmt="csv", invalid_rate=0.05)
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    common = ["--format", "csv", "--compare-to", "2021-06-01"]
+    assert retro(str(claims), "--out", str(local), *common, "--workers", "1") == 0
+    assert retro(str(claims), "--out", str(remote), *common, "--server", server, "--workers", "2") == 0
+    assert outputs(local, "csv") == outputs(remote, "csv")
+    changes = outputs(local, "csv")[1]
+    assert "compare" in json.dumps(changes)
 
 
 def test_unreachable_server_stops_the_run(tmp_path: Path, capsys: Any) -> None:

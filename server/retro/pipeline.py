@@ -171,10 +171,6 @@ def _compare_ref(store: VersionStore, options: RetroOptions) -> str | None:
     """The compare-to version as an exact semver, resolved once so every worker agrees."""
     if options.compare_to is None:
         return None
-    if options.server:
-        from .remote import COMPARE_UNSUPPORTED
-
-        raise RetroError(COMPARE_UNSUPPORTED)
     try:
         return store.resolve(options.compare_to, options.policy_id).version
     except NotFound as exc:

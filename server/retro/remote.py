@@ -40,9 +40,8 @@ class RemoteDecider:
         as_known_on: dt.date | None,
         compare_to: str | None,
     ) -> None:
-        if compare_to is not None:
-            raise FatalDeciderError(COMPARE_UNSUPPORTED)
         self._target = target
+        self._compare_to = compare_to  # an exact semver, resolved once by the pipeline
         self._as_known_on = as_known_on
         # TLS and the token as `rxpolicy evaluate --server` takes them (server/cli/remote.py),
         # so scripts keep secrets off the command line.
@@ -58,14 +57,15 @@ class RemoteDecider:
         )
 
     def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[dict[str, Any]]:
-        if compare:
-            raise FatalDeciderError(COMPARE_UNSUPPORTED)
         items = [ClientRequest(facts=facts, request_id=claim_id) for claim_id, facts in requests]
         try:
             return [
                 r.to_json()
                 for r in self._client.evaluate_many(
-                    items, as_known_on=self._as_known_on, batch_size=STREAM_BATCH
+                    items,
+                    as_known_on=self._as_known_on,
+                    version=self._compare_to if compare else None,
+                    batch_size=STREAM_BATCH,
                 )
             ]
         except PolicyClientError as exc:
@@ -74,9 +74,3 @@ class RemoteDecider:
 
     def close(self) -> None:
         self._client.close()
-
-
-COMPARE_UNSUPPORTED = (
-    "--compare-to cannot go through --server yet: rxpolicy.v1.EvaluateRequest has no field naming "
-    "the version to decide under (only the service date chooses it); run --compare-to in process"
-)
