@@ -21,6 +21,22 @@ REPO = Path(__file__).resolve().parents[1]
 CASES_DIR = REPO.parent / "shared" / "cases"
 START_LIMIT_S = 60.0  # a bound against hangs, not a timed assertion
 
+# A request every version from 2021-05-11 approves (BVd, second line), for tests that
+# need one valid request.
+VALID = {
+    "service_date": "2025-06-02",
+    "line_of_business": "medicaid",
+    "request_type": "initial",
+    "member_age": 67,
+    "diagnosis": "multiple_myeloma",
+    "prescriber_specialty": "hematology",
+    "disease_status": "relapsed",
+    "combination": ["Velcade", "dexamethasone"],
+    "prior_therapies": [["lenalidomide", "dexamethasone"]],
+    "product": "selinexor",
+    "doses": [{"tablets": 5, "strength_mg": 20}],
+}
+
 
 class ServerProcess:
     """``rxpolicy serve --port 0`` in a subprocess; the port comes from its 'serving' log line."""

@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 import pytest
 from google.rpc import error_details_pb2
-from grpc_fixtures import ServerProcess, running_server
+from grpc_fixtures import VALID, ServerProcess, running_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from grpc_status import rpc_status
@@ -29,20 +29,6 @@ from rxpolicy.client import (
 )
 from rxpolicy.v1 import facts_pb2, policy_service_pb2_grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
-
-VALID = {
-    "service_date": "2025-06-02",
-    "line_of_business": "medicaid",
-    "request_type": "initial",
-    "member_age": 67,
-    "diagnosis": "multiple_myeloma",
-    "prescriber_specialty": "hematology",
-    "disease_status": "relapsed",
-    "combination": ["Velcade", "dexamethasone"],
-    "prior_therapies": [["lenalidomide", "dexamethasone"]],
-    "product": "selinexor",
-    "doses": [{"tablets": 5, "strength_mg": 20}],
-}
 
 
 @pytest.fixture(scope="module")

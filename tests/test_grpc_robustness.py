@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 import pytest
-from grpc_fixtures import ServerProcess, all_cases, canonical, local_json, running_server
+from grpc_fixtures import VALID, ServerProcess, all_cases, canonical, local_json, running_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -236,19 +236,6 @@ def test_ten_thousand_requests_from_a_hundred_callers(server: Any) -> None:
 
 # ------------------------------------------------------------ drain
 
-VALID = {
-    "service_date": "2025-06-02",
-    "line_of_business": "medicaid",
-    "request_type": "initial",
-    "member_age": 67,
-    "diagnosis": "multiple_myeloma",
-    "prescriber_specialty": "hematology",
-    "disease_status": "relapsed",
-    "combination": ["bortezomib", "dexamethasone"],
-    "prior_therapies": [["lenalidomide", "dexamethasone"]],
-    "product": "selinexor",
-    "doses": [{"tablets": 5, "strength_mg": 20}],
-}
 
 
 def test_sigterm_during_load_loses_no_accepted_call(tmp_path: Any) -> None:

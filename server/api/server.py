@@ -13,6 +13,7 @@ they share the port through SO_REUSEPORT; the parent forwards signals and waits.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import signal
@@ -196,6 +197,9 @@ def _worker(store: VersionStore, config: ServeConfig, ready: Any) -> None:
 
 def serve(store: VersionStore, config: ServeConfig) -> int:
     """Run the server in the foreground (``rxpolicy serve``); returns the exit code."""
+    # The store lives as long as the server: take it out of the collector's sight, so
+    # collections stay cheap and forked workers do not copy its pages by touching them.
+    gc.freeze()
     if config.workers <= 1:
         try:
             asyncio.run(serve_async(store, config))
