@@ -22,6 +22,7 @@ from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
 from ..engine.decision import Decision
+from ..engine.diff_api import diff_document
 from ..engine.errors import FieldViolation, InvalidRequest, NotFound
 from ..engine.store import VersionStore
 from . import convert, status
@@ -190,13 +191,6 @@ class PolicyServicer:
                 problems.append(FieldViolation(name, "is required: a semantic version, a date, or 'latest'"))
         if problems or fmt is None:
             raise InvalidRequest(problems)
-        try:
-            from ..engine.diff_api import diff_document
-        except ImportError:  # a build without the diff engine
-            await context.abort(
-                grpc.StatusCode.UNIMPLEMENTED, "version diffs are not available in this build"
-            )
-            raise
         work = functools.partial(
             diff_document,
             self.store,
