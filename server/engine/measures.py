@@ -8,6 +8,7 @@ semantic diff can enumerate.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,7 +16,9 @@ from .model import Agent, FactSpec
 
 Dose = tuple[int, int]  # (tablets, strength_mg) for one dosing day
 
-DOSE_MEASURES: dict[str, Callable[[tuple[Dose, ...]], int]] = {
+DoseMeasure = Callable[[tuple[Dose, ...]], int]
+
+DOSE_MEASURES: dict[str, DoseMeasure] = {
     "weekly_mg": lambda doses: sum(t * s for t, s in doses),
     "weekly_tablets": lambda doses: sum(t for t, _ in doses),
     "per_week": len,
@@ -58,22 +61,33 @@ def _measures_of(spec: FactSpec) -> str:
     return "none"
 
 
+@functools.cache
+def _dose_plan(
+    fact: str, wanted: frozenset[str]
+) -> tuple[tuple[str, Callable[[tuple[Dose, ...]], int]], ...]:
+    return tuple((f"{fact}.{name}", fn) for name, fn in DOSE_MEASURES.items() if f"{fact}.{name}" in wanted)
+
+
+@functools.cache
+def _line_plan(fact: str, wanted: frozenset[str]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    count_path = f"{fact}.count"
+    prefix = f"{fact}.molecules_in_class."
+    classes = tuple(sorted((p, p[len(prefix) :]) for p in wanted if p.startswith(prefix)))
+    return (count_path if count_path in wanted else None), classes
+
+
 def derive(
     fact: str, spec_type: str, value: Any, wanted: frozenset[str], agents: Mapping[str, Agent]
 ) -> dict[str, Any]:
     """The measures of one normalised fact value that some criterion reads."""
     out: dict[str, Any] = {}
     if spec_type == "doses":
-        for name, fn in DOSE_MEASURES.items():
-            path = f"{fact}.{name}"
-            if path in wanted:
-                out[path] = fn(value)
+        for path, fn in _dose_plan(fact, wanted):
+            out[path] = fn(value)
     elif spec_type == "lines":
-        count_path = f"{fact}.count"
-        if count_path in wanted:
+        count_path, class_paths = _line_plan(fact, wanted)
+        if count_path is not None:
             out[count_path] = len(value)
-        prefix = f"{fact}.molecules_in_class."
-        class_paths = [p for p in wanted if p.startswith(prefix)]
         if class_paths:
             # Class counts count distinct molecules across all lines: Darzalex then
             # Darzalex Faspro is one anti-CD38 antibody.
@@ -83,6 +97,6 @@ def derive(
                     agent = agents[term]
                     for cls in agent.classes:
                         by_class.setdefault(cls, set()).add(agent.molecule)
-            for path in class_paths:
-                out[path] = len(by_class.get(path[len(prefix) :], ()))
+            for path, cls in class_paths:
+                out[path] = len(by_class.get(cls, ()))
     return out
