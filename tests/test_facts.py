@@ -90,6 +90,8 @@ def test_null_is_unknown(store: VersionStore) -> None:
         ({"line_of_business": None}, "line_of_business"),
         ({"service_date": "2025-13-01"}, "service_date"),
         ({"service_date": "3025-01-01"}, "service_date"),
+        ({"service_date": "20250602"}, "service_date"),
+        ({"service_date": "2025-W23-1"}, "service_date"),
         ({"favourite_colour": "blue"}, "favourite_colour"),
     ],
 )

@@ -83,3 +83,18 @@ def test_resolve_by_semver_date_and_latest(store: VersionStore) -> None:
         store.resolve("2001-01-01")
     with pytest.raises(NotFound):
         store.versions("CP.NOPE.1")
+
+
+def test_approvals_carry_what_the_version_does_not_model(store: VersionStore) -> None:
+    request = {
+        "line_of_business": "medicaid",
+        "request_type": "continuation",
+        "diagnosis": "multiple_myeloma",
+        "product": "selinexor",
+        "receiving_via_plan_benefit": True,
+        "positive_response": True,
+        "dose_increase": False,
+    }
+    legacy = store.decide({**request, "service_date": "2022-02-01"})
+    assert legacy.outcome == "approve" and any("WCG" in note for note in legacy.notes)
+    assert store.decide({**request, "service_date": "2023-04-14"}).notes == ()

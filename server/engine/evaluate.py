@@ -234,7 +234,14 @@ class CompiledVersion:
             return Decision(
                 "pend", self.ref, citation, missing=_merge_missing(unknown_nodes), trace=full_trace
             )
-        return Decision("approve", self.ref, citation, approval=self._approval(ind, facts), trace=full_trace)
+        return Decision(
+            "approve",
+            self.ref,
+            citation,
+            approval=self._approval(ind, facts),
+            notes=self.version.meta.unmodelled,  # what this version says but the engine cannot model
+            trace=full_trace,
+        )
 
     def _approval(self, ind: Indication, facts: Facts) -> Approval:
         duration = ind.durations[facts[ind.durations_keyed_by]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from .model import FactSpec, PolicyVersion
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
 MAX_TABLETS_PER_DOSE = 100
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_AGENTS_PER_LINE = 20
 
 Facts = dict[str, Any]
@@ -33,8 +35,12 @@ def parse_date(field: str, raw: Any) -> tuple[dt.date | None, FieldViolation | N
     if isinstance(raw, dt.date):
         value = raw
     elif isinstance(raw, str):
+        # date.fromisoformat also takes 20250602 and 2025-W23-1; a request says YYYY-MM-DD.
+        text = raw.strip()
         try:
-            value = dt.date.fromisoformat(raw.strip())
+            if not _ISO_DATE.fullmatch(text):
+                raise ValueError(text)
+            value = dt.date.fromisoformat(text)
         except ValueError:
             return None, FieldViolation(field, "must be a date in the form YYYY-MM-DD")
     else:

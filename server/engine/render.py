@@ -102,6 +102,8 @@ def explain(result: dict[str, Any]) -> str:
         lines.append(f"Not covered by this policy: evaluate under {d['refer_to']}.")
         for r in d["referral"]:
             lines.append(f"  {r['cite']}  {r['text']}")
+    for note in d.get("notes", ()):
+        lines.append(f"Note: {note}")
     if d.get("trace"):
         lines.append("")
         lines.append("Trace ([x] met, [ ] not met, [?] unknown):")
