@@ -237,7 +237,6 @@ def test_ten_thousand_requests_from_a_hundred_callers(server: Any) -> None:
 # ------------------------------------------------------------ drain
 
 
-
 def test_sigterm_during_load_loses_no_accepted_call(tmp_path: Any) -> None:
     """A call is accepted when the server starts handling it; the decision log records every
     one. Each must reach its caller. Calls still queued inside gRPC when the drain begins
