@@ -130,3 +130,53 @@ def test_new_version_lint_and_lock_workflow(capsys: pytest.CaptureFixture[str], 
         capsys, "new-version", "--policies", str(root), "--effective", "2020-01-01", "--log", "too early"
     )
     assert code == 1 and "must be after" in err
+
+
+def test_lock_refuses_a_version_lint_rejects(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = tmp_path / "policies"
+    shutil.copytree(FIXTURE_POLICIES, root)
+    code, _, _ = _run(
+        capsys,
+        "new-version",
+        "--policies",
+        str(root),
+        "--effective",
+        "2025-02-01",
+        "--log",
+        "No change, but called MINOR.",
+        "--version",
+        "1.2.0",
+    )
+    assert code == 0
+    code, _, err = _run(capsys, "lock", "--policies", str(root))
+    assert code == 1 and "not locking" in err and "PATCH" in err.upper()
+    assert "2025-02-01.yaml" not in (root / "XX.DEMO.7" / "versions.lock").read_text()
+
+
+def test_lint_of_a_directory_without_versions_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = _run(capsys, "lint", "--policies", str(tmp_path))
+    assert code == 1 and "holds no policy version files" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("evaluate", "{bin}"),
+        ("test", "{bin}"),
+        ("diff", "2.0.0", "2.1.0", "-o", "{tmp}/missing/dir/x.txt"),
+        ("diff", "2.0.0", "2.1.0", "-o", "{tmp}"),
+        ("lock", "--policies", "{tmp}/nowhere"),
+        ("new-version", "--policies", "{tmp}/nowhere", "--effective", "2030-01-01", "--log", "x"),
+    ],
+)
+def test_bad_paths_and_files_are_messages_not_tracebacks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    args = [a.format(bin=binary, tmp=tmp_path) for a in argv]
+    code, _, err = _run(capsys, *args)
+    assert code == 1
+    assert err.startswith("rxpolicy: ") and "Traceback" not in err

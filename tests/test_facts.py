@@ -121,3 +121,17 @@ def test_a_request_that_is_not_a_mapping(store: VersionStore) -> None:
     with pytest.raises(InvalidRequest) as info:
         store.decide(["not", "a", "mapping"])
     assert info.value.fields == ("request",)
+
+
+def test_thousands_of_bad_fields_are_capped(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        _norm(store, **{f"unknown_{i}": 1 for i in range(3000)})
+    violations = info.value.violations
+    assert len(violations) == 51
+    assert violations[-1].field == "request" and "2950 more" in violations[-1].description
+
+
+def test_a_long_unknown_field_name_is_clipped(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        _norm(store, **{"x" * 20000: 1})
+    assert len(info.value.violations[0].field) < 80

@@ -43,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # A file or directory the command was pointed at: say which, never a traceback.
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"rxpolicy: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -11,7 +11,7 @@ import semver
 import yaml
 
 from ..engine.errors import PolicyLoadError
-from ..engine.lint import lint_root
+from ..engine.lint import lint_root, policy_dirs
 from ..engine.lockfile import add_new_to_lock
 from ..engine.store import load_policy_dir, packaged_root
 from ..engine.yamlstyle import dump_version
@@ -49,12 +49,6 @@ def register(sub: Any) -> None:
     new.set_defaults(func=run_new_version)
 
 
-def _policy_dirs(root: Path) -> list[Path]:
-    if any(root.glob("*.yaml")):
-        return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
-
-
 def run_lint(args: argparse.Namespace) -> int:
     root = args.policies or packaged_root()
     report = lint_root(root)
@@ -68,25 +62,23 @@ def run_lint(args: argparse.Namespace) -> int:
 
 def run_lock(args: argparse.Namespace) -> int:
     root = args.policies or packaged_root()
-    status = 0
-    for directory in _policy_dirs(root):
-        try:
-            load_policy_dir(directory)
-        except PolicyLoadError as exc:
-            fail(f"not locking {directory}: fix these first:\n" + "\n".join(f"  {e}" for e in exc.errors))
-            status = 1
-            continue
+    # A locked version is immutable: lock nothing that lint would reject, semver included.
+    report = lint_root(root, require_locked=False)
+    if report.problems:
+        fail("not locking: fix these first:\n" + "\n".join(f"  {p}" for p in report.problems))
+        return 1
+    for directory in policy_dirs(root):
         added = add_new_to_lock(directory)
         for name in added:
             print(f"locked {directory.name}/{name}")
         if not added:
             print(f"{directory.name}: nothing new to lock")
-    return status
+    return 0
 
 
 def run_new_version(args: argparse.Namespace) -> int:
     root = args.policies or packaged_root()
-    dirs = [d for d in _policy_dirs(root) if args.policy in (None, d.name)]
+    dirs = [d for d in policy_dirs(root) if args.policy in (None, d.name)]
     if len(dirs) != 1:
         fail("name the policy with --policy" if dirs else f"no policy {args.policy} under {root}")
         return 1

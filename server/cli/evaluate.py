@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 import yaml
@@ -39,7 +38,7 @@ def request_of(doc: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     try:
         doc = read_structured(args.request)
-    except (OSError, yaml.YAMLError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: bad JSON, not UTF-8
         fail(f"cannot read {args.request}: {exc}")
         return 1
     request = request_of(doc)

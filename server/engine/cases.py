@@ -7,7 +7,7 @@ cases run in process or through a server.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,8 @@ def load_cases(path: Path) -> list[Case]:
         doc = load_request_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CaseFileError(f"{path}: not valid YAML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseFileError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
         raise CaseFileError(f"{path}: expected a mapping with a 'cases' list")
     cases = []
@@ -128,7 +130,3 @@ def check(case: Case, result: dict[str, Any]) -> CaseResult:
         if fact not in got_missing:
             problems.append(f"missing: expected {fact} listed, got {sorted(got_missing)}")
     return CaseResult(case, tuple(problems))
-
-
-def run_cases(cases: Iterable[Case], decide: Callable[[Case], dict[str, Any]]) -> list[CaseResult]:
-    return [check(case, decide(case)) for case in cases]

@@ -8,7 +8,7 @@ tree walk over the same nodes, so both paths share one set of operators.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -295,7 +295,3 @@ class CompiledVersion:
                 trace=full_trace,
             )
         return Decision("pend", self.ref, section, missing=_merge_missing(unknown_traces), trace=full_trace)
-
-
-def compile_versions(versions: Iterable[PolicyVersion]) -> Mapping[str, CompiledVersion]:
-    return {v.content_hash: CompiledVersion(v) for v in versions}

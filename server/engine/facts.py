@@ -89,7 +89,7 @@ class _Normaliser:
         alias = spec.aliases.get(low)
         if alias is not None:
             return alias
-        self.bad(field, f"'{_clip(raw)}' is not a known term (valid: {', '.join(spec.values)})")
+        self.bad(field, f"'{clip(raw)}' is not a known term (valid: {', '.join(spec.values)})")
         return None
 
     def agent(self, field: str, where: str, raw: Any) -> str | None:
@@ -98,7 +98,7 @@ class _Normaliser:
             return None
         term = self.version.agent_index.get(raw.strip().lower())
         if term is None:
-            self.bad(field, f"{where}: '{_clip(raw)}' is not a known agent term or brand name")
+            self.bad(field, f"{where}: '{clip(raw)}' is not a known agent term or brand name")
         return term
 
     def value(self, name: str, spec: FactSpec, raw: Any) -> Any:
@@ -226,7 +226,20 @@ class _Normaliser:
         return tuple(doses) if ok else None
 
 
-def _clip(text: str, limit: int = 40) -> str:
+MAX_VIOLATIONS = 50
+
+
+def capped(violations: list[FieldViolation]) -> list[FieldViolation]:
+    """At most MAX_VIOLATIONS, then one that says how many more: a request with thousands
+    of bad fields gets a readable answer that fits in any error channel."""
+    if len(violations) <= MAX_VIOLATIONS:
+        return violations
+    more = len(violations) - MAX_VIOLATIONS
+    return [*violations[:MAX_VIOLATIONS], FieldViolation("request", f"... and {more} more problems")]
+
+
+def clip(text: str, limit: int = 40) -> str:
+    """Caller text in a message: enough to recognise, never a wall of it."""
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -258,7 +271,7 @@ def normalise(version: PolicyVersion, raw: Mapping[str, Any], wanted: frozenset[
     for name, raw_value in raw.items():
         spec = specs.get(name)
         if spec is None:
-            n.bad(str(name), "is not a fact this policy knows")
+            n.bad(clip(str(name), 64), "is not a fact this policy knows")
             continue
         if raw_value is None:
             continue  # explicit null: unknown
@@ -269,7 +282,7 @@ def normalise(version: PolicyVersion, raw: Mapping[str, Any], wanted: frozenset[
         if raw.get(name) is None:
             n.bad(name, "is required")
     if n.violations:
-        raise InvalidRequest(n.violations)
+        raise InvalidRequest(capped(n.violations))
     for name, kind in derived:
         if name in facts:
             facts.update(derive(name, kind, facts[name], wanted, version.agents))

@@ -26,12 +26,17 @@ def policy_dirs(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
 
 
-def lint_root(root: Path) -> LintReport:
+def lint_root(root: Path, *, require_locked: bool = True) -> LintReport:
+    """Lint every policy under ``root``. ``require_locked`` False is the check `rxpolicy lock`
+    runs before it locks: everything but the lock itself must already hold."""
     report = LintReport()
     if not root.is_dir():
         report.problems.append(f"{root}: is not a directory")
         return report
-    for directory in policy_dirs(root):
+    directories = policy_dirs(root)
+    if not directories:
+        report.problems.append(f"{root}: holds no policy version files (*.yaml)")
+    for directory in directories:
         try:
             versions = load_policy_dir(directory)
         except PolicyLoadError as exc:
@@ -40,7 +45,7 @@ def lint_root(root: Path) -> LintReport:
         locked = read_lock(directory)
         report.checked += len(versions)
         for v in versions:
-            if Path(v.source_path).name not in locked:
+            if require_locked and Path(v.source_path).name not in locked:
                 report.problems.append(
                     f"{v.source_path}: not locked; run `rxpolicy lock` once the version is final"
                 )

@@ -20,7 +20,7 @@ import semver
 from .decision import Decision
 from .errors import FieldViolation, InvalidRequest, NotFound, PolicyFileError, PolicyLoadError
 from .evaluate import CompiledVersion
-from .facts import normalise, parse_date
+from .facts import clip, normalise, parse_date
 from .loading import SERVICE_DATE, iter_version_files, load_version_file
 from .lockfile import read_lock
 from .model import PolicyVersion
@@ -96,7 +96,8 @@ def check_sequence(directory: Path, versions: list[PolicyVersion]) -> list[Polic
 
 
 class VersionStore:
-    def __init__(self, versions: Mapping[str, list[PolicyVersion]]) -> None:
+    def __init__(self, versions: Mapping[str, list[PolicyVersion]], root: Path | None = None) -> None:
+        self.root = root  # where the versions were loaded from; None: the packaged default
         self._compiled: dict[str, list[CompiledVersion]] = {
             pid: [CompiledVersion(v) for v in sorted(vs, key=lambda v: v.effective)]
             for pid, vs in versions.items()
@@ -106,14 +107,14 @@ class VersionStore:
     @classmethod
     def load(cls, root: Path | None = None) -> VersionStore:
         """Load every policy directory under ``root`` (default: the packaged versions)."""
-        root = root or packaged_root()
-        if not root.is_dir():
-            raise PolicyLoadError([PolicyFileError(str(root), "", "is not a directory")])
-        dirs = sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
-        if not dirs and any(root.glob("*.yaml")):
-            dirs = [root]  # pointed straight at one policy's directory
+        directory = root or packaged_root()
+        if not directory.is_dir():
+            raise PolicyLoadError([PolicyFileError(str(directory), "", "is not a directory")])
+        dirs = sorted(p for p in directory.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+        if not dirs and any(directory.glob("*.yaml")):
+            dirs = [directory]  # pointed straight at one policy's directory
         if not dirs:
-            raise PolicyLoadError([PolicyFileError(str(root), "", "holds no policy directories")])
+            raise PolicyLoadError([PolicyFileError(str(directory), "", "holds no policy directories")])
         errors: list[PolicyFileError] = []
         loaded: dict[str, list[PolicyVersion]] = {}
         for directory in dirs:
@@ -125,7 +126,7 @@ class VersionStore:
             loaded[versions[0].policy_id] = versions
         if errors:
             raise PolicyLoadError(errors)
-        return cls(loaded)
+        return cls(loaded, root)
 
     # ------------------------------------------------------------ lookups
 
@@ -143,7 +144,7 @@ class VersionStore:
         try:
             return self._compiled[pid]
         except KeyError:
-            raise NotFound(f"no policy {pid!r} (loaded: {', '.join(self.policy_ids)})") from None
+            raise NotFound(f"no policy {clip(pid)!r} (loaded: {', '.join(self.policy_ids)})") from None
 
     def versions(self, policy_id: str | None = None) -> list[PolicyVersion]:
         return [c.version for c in self._policy(policy_id)]
@@ -180,7 +181,7 @@ class VersionStore:
         except ValueError:
             known = ", ".join(c.version.version for c in compiled)
             raise NotFound(
-                f"no version {ref!r} of {compiled[0].version.policy_id} (known: {known}; "
+                f"no version {clip(ref)!r} of {compiled[0].version.policy_id} (known: {known}; "
                 "or give a date YYYY-MM-DD, or 'latest')"
             ) from None
         found = self.in_force(day, policy_id)
