@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+# The same request as VALID in tests/grpc_fixtures.py (an approval under every version in
+# force since 2021), copied on purpose: a benchmark must not import the tests.
 REQUEST = {
     "service_date": "2025-06-02",
     "line_of_business": "medicaid",
@@ -87,7 +89,8 @@ async def _serve_echo(port: int, reuse_port: bool, ready: Any) -> None:
     await server.start()
     await h.set("", health_pb2.HealthCheckResponse.SERVING)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(server.stop(5)))
+    stopping: list[asyncio.Task[None]] = []  # holds the task, so it is not garbage-collected
+    loop.add_signal_handler(signal.SIGTERM, lambda: stopping.append(loop.create_task(server.stop(5))))
     ready()
     await server.wait_for_termination()
 

@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 CLI = "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -98,6 +98,11 @@ def run_retro(args: list[str]) -> dict[str, Any]:
     }
 
 
+def drain(stream: IO[str]) -> None:
+    for _line in stream:  # read and dropped until the server exits
+        pass
+
+
 def start_server() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-c", CLI, "serve", "--host", "127.0.0.1", "--port", "0", "--decision-log", "off"],
@@ -112,6 +117,8 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
         except ValueError:
             continue
         if event.get("message") == "serving":
+            # Keep reading its logs to the end, so a chatty server never blocks on a full pipe.
+            threading.Thread(target=drain, args=(proc.stderr,), name="server-stderr", daemon=True).start()
             return proc, f"127.0.0.1:{event['port']}"
     sys.exit("rxpolicy serve did not start")
 

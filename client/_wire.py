@@ -33,6 +33,8 @@ from .results import (
 )
 
 _INT32 = (-(2**31), 2**31 - 1)
+# Requests the server accepts in one EvaluateStream message (server/api/servicer.py).
+MAX_STREAM_BATCH = 1000
 _FD = descriptor.FieldDescriptor
 _FIELDS = {f.name: f for f in facts_pb2.Facts.DESCRIPTOR.fields if f.name != "other_facts"}
 

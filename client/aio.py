@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from . import _wire
 from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, PemSource, call_metadata, channel_args
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
-from .sync import batches, diff_request, diff_result, merge, version_request
+from .sync import batches, diff_request, diff_result, merge, stream_batch_size, version_request
 
 _DEFAULT: Any = object()
 _END = object()
@@ -123,7 +124,8 @@ class AsyncPolicyClient:
     ) -> AsyncIterator[Result]:
         """Decide every item over one EvaluateStream; results in input order (see PolicyClient)."""
         pid = policy_id or self.policy_id
-        size = max(1, batch_size)
+        size = stream_batch_size(batch_size)
+        counter = itertools.count()  # one across chunks: item-N is the item's place in the input
 
         def build(item: Any) -> pb.EvaluateRequest:
             return _wire.item_request(
@@ -148,7 +150,7 @@ class AsyncPolicyClient:
                 plan.put_nowait(_END)
 
         async def _send(chunk: list[Any]) -> None:
-            for message, slots in batches(chunk, size, build):
+            for message, slots in batches(chunk, size, build, counter):
                 plan.put_nowait((message is not None, slots))
                 if message is not None:
                     await call.write(message)

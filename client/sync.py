@@ -65,12 +65,19 @@ def version_request(
     return req
 
 
+def stream_batch_size(requested: int) -> int:
+    """Items per stream message: at least 1, at most what the server accepts in one."""
+    return min(max(1, requested), _wire.MAX_STREAM_BATCH)
+
+
 def batches(
-    items: Iterable[Any], size: int, build: Any
+    items: Iterable[Any], size: int, build: Any, counter: Iterator[int] | None = None
 ) -> Iterator[tuple[pb.EvaluateStreamRequest | None, list[ErrorResult | None]]]:
     """Groups items into stream messages. Each batch comes with its slots: None where the
-    server will answer, or the local error of an item that could not be sent at all."""
-    counter = itertools.count()
+    server will answer, or the local error of an item that could not be sent at all, named
+    ``item-N`` by its place in the whole input (pass one ``counter`` across calls)."""
+    counter = counter if counter is not None else itertools.count()
+    size = stream_batch_size(size)
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         requests: list[pb.EvaluateRequest] = []
@@ -192,7 +199,8 @@ class PolicyClient:
         """Decide every item over one EvaluateStream, yielding results in input order.
 
         Items are fact mappings, ``Request`` objects or ``EvaluateRequest`` messages. A bad
-        item yields an ErrorResult in its place and the stream goes on. ``timeout`` bounds
+        item yields an ErrorResult in its place and the stream goes on. ``batch_size`` items
+        go in one stream message (at most 1,000, the server's limit). ``timeout`` bounds
         the whole stream (default: none)."""
         pid = policy_id or self.policy_id
 
@@ -207,7 +215,7 @@ class PolicyClient:
 
         def requests() -> Iterator[pb.EvaluateStreamRequest]:
             try:
-                for message, slots in batches(items, max(1, batch_size), build):
+                for message, slots in batches(items, batch_size, build):
                     plan.put((message is not None, slots))
                     if message is not None:
                         yield message

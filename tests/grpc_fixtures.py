@@ -39,10 +39,15 @@ VALID = {
 
 
 class ServerProcess:
-    """``rxpolicy serve --port 0`` in a subprocess; the port comes from its 'serving' log line."""
+    """``rxpolicy serve --port 0`` in a subprocess; the port comes from its 'serving' log line.
+
+    One worker process unless ``args`` say otherwise: the default (one per core) would fork
+    dozens on a big CI host."""
 
     def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.decision_log = tmp / f"decisions-{os.getpid()}-{time.monotonic_ns()}.jsonl"
+        if "--workers" not in args:
+            args = ("--workers", "1", *args)
         cmd = [
             sys.executable,
             "-c",

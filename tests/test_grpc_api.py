@@ -3,7 +3,7 @@ versions, health, reflection, streams, limits and deadlines."""
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 import subprocess
 import sys
 import threading
@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from grpc_status import rpc_status
 from rxpolicy.client import (
+    AsyncPolicyClient,
     DeadlineExceededError,
     InvalidRequestError,
     NotFoundError,
@@ -227,11 +228,6 @@ def test_health_and_reflection(channel: Any) -> None:
 
 
 def test_diff_versions(client: PolicyClient) -> None:
-    if importlib.util.find_spec("rxpolicy.server.engine.diff_api") is None:
-        with pytest.raises(Exception) as info:
-            client.diff_versions("1.0.0", "latest")
-        assert getattr(info.value, "code", None) == grpc.StatusCode.UNIMPLEMENTED
-        return
     diff = client.diff_versions("1.0.0", "1.1.0", format="markdown")
     assert diff.from_version == "1.0.0" and diff.to_version == "1.1.0"
     assert diff.content and diff.media_type
@@ -245,10 +241,10 @@ def test_unavailable_is_typed() -> None:
     import socket
 
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind(("127.0.0.1", 0))  # held, never listening: nobody else can take the port meanwhile
         port = s.getsockname()[1]
-    with PolicyClient(f"127.0.0.1:{port}", timeout=5) as c, pytest.raises(UnavailableError):
-        c.evaluate(VALID)
+        with PolicyClient(f"127.0.0.1:{port}", timeout=5) as c, pytest.raises(UnavailableError):
+            c.evaluate(VALID)
 
 
 def test_client_does_not_import_the_server() -> None:
@@ -304,3 +300,47 @@ def test_concurrency_limit(tmp_path: Any) -> None:
     finally:
         release.set()
         assert srv.stop() == 0
+
+
+def test_empty_version_is_invalid_argument(client: PolicyClient) -> None:
+    for text in ("", "  "):
+        with pytest.raises(InvalidRequestError) as info:
+            client.evaluate(VALID, version=text)
+        assert info.value.fields == ("version",)
+        assert "latest" in info.value.violations[0].description
+    [result] = client.evaluate_many([Request(VALID, version="")])
+    assert not result.ok and result.fields == ("version",)
+
+
+def test_request_id_length_is_bounded(server: ServerProcess, client: PolicyClient) -> None:
+    assert client.evaluate(VALID, request_id="k" * 256).request_id == "k" * 256
+    with pytest.raises(InvalidRequestError) as info:
+        client.evaluate(VALID, request_id="k" * 257)
+    assert info.value.fields == ("request_id",)
+    huge = "h" * 100_000
+    with pytest.raises(InvalidRequestError) as info:
+        client.evaluate(VALID, request_id=huge)
+    assert info.value.fields == ("request_id",)
+    bad, good = client.evaluate_many([Request(VALID, request_id=huge), Request(VALID, request_id="ok-1")])
+    assert not bad.ok and bad.fields == ("request_id",) and bad.request_id and len(bad.request_id) < 100
+    assert good.ok and good.request_id == "ok-1"
+    # The decision log's lines stay whole (atomic appends below PIPE_BUF) and never hold the id.
+    lines = server.decision_log.read_bytes().splitlines()
+    assert lines and max(len(line) for line in lines) < 4096
+    assert not any(b"hhhhhhhh" in line for line in lines)
+
+
+def test_local_errors_are_named_alike_by_both_clients(server: ServerProcess) -> None:
+    items: list[Any] = [VALID] * 5 + [5] + [VALID] * 3 + ["not a mapping"] + [VALID] * 2
+
+    def named(results: list[Any]) -> list[tuple[int, str]]:
+        return [(i, r.request_id) for i, r in enumerate(results) if not r.ok]
+
+    with PolicyClient(server.target) as c:
+        sync = named(list(c.evaluate_many(items, batch_size=3)))
+
+    async def run() -> list[tuple[int, str]]:
+        async with AsyncPolicyClient(server.target) as c:
+            return named([r async for r in c.evaluate_many(items, batch_size=3)])
+
+    assert sync == asyncio.run(run()) == [(5, "item-5"), (9, "item-9")]

@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,7 @@ from rxpolicy.client import (
     UnavailableError,
 )
 from rxpolicy.server.engine.store import VersionStore
-from rxpolicy.v1 import facts_pb2
+from rxpolicy.v1 import facts_pb2, policy_service_pb2_grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
 
 FACT_NAMES = [f.name for f in facts_pb2.Facts.DESCRIPTOR.fields if f.name != "other_facts"]
@@ -305,7 +306,7 @@ def test_health_turns_not_serving_before_calls_are_refused(tmp_path: Any) -> Non
                 status = health.Check(health_pb2.HealthCheckRequest(), timeout=10).status
                 if status == health_pb2.HealthCheckResponse.NOT_SERVING:
                     break
-                asyncio.run(asyncio.sleep(0.01))
+                time.sleep(0.01)
             assert status == health_pb2.HealthCheckResponse.NOT_SERVING
             assert c.evaluate(VALID).outcome == "approve"  # still accepted: the drain has not begun
         assert srv.wait() == 0
@@ -379,3 +380,112 @@ def test_decision_log_never_contains_a_fact_value(tmp_path: Any) -> None:
         "referral",
         "refer_to",
     }
+
+
+# ------------------------------------------------------------ long caller text
+
+LONG = "v" * 100_000
+NOT_FOUND_OR_INVALID = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
+
+
+def _status_of(call: Any) -> grpc.StatusCode:
+    try:
+        call()
+    except PolicyClientError as exc:
+        assert len(exc.details) <= 1024 * 4, len(exc.details)
+        return exc.code
+    return grpc.StatusCode.OK
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "unknown fact name (20k)",
+        "unknown fact name (20k, not ASCII)",
+        "3,000 unknown facts",
+        "3,000 unknown long facts",
+        "version",
+        "policy_id",
+        "as_known_on",
+        "request_id",
+        "GetVersion version",
+        "GetVersion policy_id",
+        "ListVersions policy_id",
+        "DiffVersions from_ref",
+        "DiffVersions to_ref",
+        "DiffVersions semantic to_ref",
+        "DiffVersions policy_id",
+    ],
+)
+def test_long_caller_text_gets_its_status_not_resource_exhausted(client: PolicyClient, name: str) -> None:
+    """Status messages and BadRequest details ride in trailing metadata (a few KiB at most):
+    however long the caller's text, the answer is INVALID_ARGUMENT or NOT_FOUND."""
+    calls = {
+        "unknown fact name (20k)": lambda: client.evaluate({**VALID, "f" * 20_000: 1}),
+        "unknown fact name (20k, not ASCII)": lambda: client.evaluate(
+            {**VALID, "\u00e9\U0001f600" * 10_000: 1}
+        ),
+        "3,000 unknown facts": lambda: client.evaluate({**VALID, **{f"zz_{i}": i for i in range(3000)}}),
+        "3,000 unknown long facts": lambda: client.evaluate(
+            {**VALID, **{f"zz_{i}_" + "q" * 300: i for i in range(3000)}}
+        ),
+        "version": lambda: client.evaluate(VALID, version=LONG),
+        "policy_id": lambda: client.evaluate(VALID, policy_id=LONG),
+        "as_known_on": lambda: client.evaluate(VALID, as_known_on=LONG),
+        "request_id": lambda: client.evaluate(VALID, request_id=LONG),
+        "GetVersion version": lambda: client.get_version(LONG),
+        "GetVersion policy_id": lambda: client.get_version(policy_id=LONG),
+        "ListVersions policy_id": lambda: client.list_versions(LONG),
+        "DiffVersions from_ref": lambda: client.diff_versions(LONG, "latest"),
+        "DiffVersions to_ref": lambda: client.diff_versions("1.0.0", LONG),
+        "DiffVersions semantic to_ref": lambda: client.diff_versions("1.0.0", LONG, semantic=True),
+        "DiffVersions policy_id": lambda: client.diff_versions("1.0.0", "latest", policy_id=LONG),
+    }
+    assert _status_of(calls[name]) in NOT_FOUND_OR_INVALID
+
+
+def test_many_violations_are_capped_and_counted(client: PolicyClient) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        client.evaluate({**VALID, **{f"zz_{i}": i for i in range(3000)}})
+    violations = info.value.violations
+    assert 1 < len(violations) <= 51
+    assert "more" in violations[-1].description and violations[-1].field == "request"
+    assert all(len(v.field) <= 200 and len(v.description) <= 1024 for v in violations)
+    [result] = client.evaluate_many([{**VALID, **{f"zz_{i}": i for i in range(3000)}}])
+    assert not result.ok and 1 < len(result.violations) <= 51
+    assert "2950 more" in result.violations[-1].description
+
+
+# ------------------------------------------------------------ stream batch limit
+
+
+def test_oversized_stream_message_gets_one_error_and_the_stream_goes_on(server: Any) -> None:
+    one = pb.EvaluateRequest(facts=facts_pb2.Facts(**BASE), include_trace=True)
+    messages = [
+        pb.EvaluateStreamRequest(requests=[one] * 20_000),
+        pb.EvaluateStreamRequest(requests=[one] * 1000),  # the limit itself is fine
+        pb.EvaluateStreamRequest(requests=[one]),
+    ]
+    big_reply = [("grpc.max_receive_message_length", 256 * 1024 * 1024)]
+    with grpc.insecure_channel(server.target, options=big_reply) as ch:
+        stub = policy_service_pb2_grpc.PolicyServiceStub(ch)
+        replies = list(stub.EvaluateStream(iter(messages), timeout=120))
+    assert [len(r.results) for r in replies] == [1, 1000, 1]
+    [refused] = replies[0].results
+    assert refused.WhichOneof("result") == "error"
+    assert refused.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert [v.field for v in refused.error.field_violations] == ["requests"]
+    assert "20000" in refused.error.field_violations[0].description
+    assert "1000" in refused.error.field_violations[0].description
+    assert all(r.WhichOneof("result") == "decision" for r in [*replies[1].results, *replies[2].results])
+
+
+def test_client_batches_never_exceed_the_server_limit(client: PolicyClient) -> None:
+    results = list(client.evaluate_many([BASE] * 2500, batch_size=10_000, include_trace=True))
+    assert len(results) == 2500 and all(r.ok for r in results)
+
+    async def run() -> list[Any]:
+        async with AsyncPolicyClient(client.target) as c:
+            return [r async for r in c.evaluate_many([BASE] * 2500, batch_size=10_000)]
+
+    assert all(r.ok for r in asyncio.run(run()))

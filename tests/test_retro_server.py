@@ -5,52 +5,69 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from rxpolicy.server.cli import main
+from rxpolicy.server.retro.remote import MIN_CHUNK_SECONDS, SECONDS_PER_CLAIM, chunk_deadline
 from rxpolicy.server.retro.synth import write_claims
+from rxpolicy.v1 import policy_service_pb2_grpc
 
 FIXTURES = Path(__file__).parent / "retro_fixtures"
+START_LIMIT_S = 60.0
 SERVE = "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """`rxpolicy serve` on an ephemeral port, as a user would start it."""
+    """`rxpolicy serve` on an ephemeral port, as a user would start it.
+
+    Its standard error (JSON logs) is read to the end by a background thread, so a
+    chatty server never blocks on a full pipe; the port comes from its "serving" line.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1", "--port", "0", "--decision-log", "off"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stderr is not None
-    port = None
-    deadline = time.monotonic() + 60
-    while port is None and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("message") == "serving":
-            port = event["port"]
-    if port is None:
-        proc.kill()
-        pytest.fail("rxpolicy serve did not report a port")
+    ports: list[int] = []
+    serving = threading.Event()
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # until the server exits: the pipe never fills
+            if serving.is_set():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("message") == "serving":
+                ports.append(int(event["port"]))
+                serving.set()
+        serving.set()  # the server exited before serving: stop waiting
+
+    reader = threading.Thread(target=drain, name="retro-server-stderr", daemon=True)
+    reader.start()
     try:
-        yield f"127.0.0.1:{port}"
+        # A bound against a hang, not a timed assertion.
+        if not serving.wait(START_LIMIT_S) or not ports:
+            pytest.fail("rxpolicy serve did not report a port")
+        yield f"127.0.0.1:{ports[0]}"
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        reader.join(timeout=20)
 
 
 def retro(*args: str) -> int:
@@ -107,3 +124,61 @@ def test_unreachable_server_stops_the_run(tmp_path: Path, capsys: Any) -> None:
     assert code == 1
     assert "UNAVAILABLE" in capsys.readouterr().err
     assert not (tmp_path / "o" / "results.csv").exists()
+
+
+class SilentServicer(policy_service_pb2_grpc.PolicyServiceServicer):  # type: ignore[misc]
+    """Accepts every stream and never answers, until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def EvaluateStream(self, request_iterator: Any, context: Any) -> Iterator[Any]:
+        self.calls += 1
+        self.release.wait()
+        yield from ()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, SilentServicer]]:
+    servicer = SilentServicer()
+    srv = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    policy_service_pb2_grpc.add_PolicyServiceServicer_to_server(servicer, srv)
+    port = srv.add_insecure_port("127.0.0.1:0")
+    srv.start()
+    try:
+        yield f"127.0.0.1:{port}", servicer
+    finally:
+        servicer.release.set()
+        srv.stop(None)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_server_that_never_answers_stops_the_run(
+    silent_server: tuple[str, SilentServicer], tmp_path: Path, capsys: Any, workers: str
+) -> None:
+    target, servicer = silent_server
+    claims = str(FIXTURES / "bad_rows.csv")
+    out = tmp_path / "o"
+    code = retro(
+        claims, "--out", str(out), "--server", target, "--server-timeout", "0.5", "--workers", workers
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "DEADLINE_EXCEEDED" in err and "--server-timeout" in err
+    assert not (out / "results.csv").exists()
+    if workers == "1":
+        assert servicer.calls == 1  # the first chunk's stream; the run stopped there
+
+
+def test_chunk_deadline_is_generous_by_default() -> None:
+    assert chunk_deadline(10) == MIN_CHUNK_SECONDS == 60
+    assert chunk_deadline(2000) == 2000 * SECONDS_PER_CLAIM > MIN_CHUNK_SECONDS
+    assert chunk_deadline(2000, 5.0) == 5.0  # --server-timeout, as given
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_server_timeout_must_be_positive(tmp_path: Path, capsys: Any, value: str) -> None:
+    claims = str(FIXTURES / "bad_rows.csv")
+    assert retro(claims, "--out", str(tmp_path / "o"), "--server-timeout", value) == 1
+    assert "--server-timeout" in capsys.readouterr().err

@@ -103,14 +103,8 @@ def parse_request_date(field: str, text: str) -> dt.date:
 # ------------------------------------------------------------------ values
 
 
-def python_to_value(value: Any) -> struct_pb2.Value:
-    """A JSON-like Python value (dates as ISO text, sets sorted) as a google.protobuf.Value."""
-    out = struct_pb2.Value()
-    _fill_value(out, value)
-    return out
-
-
 def _fill_value(out: struct_pb2.Value, value: Any) -> None:
+    """A JSON-like Python value (dates as ISO text, sets sorted) into a google.protobuf.Value."""
     if value is None:
         out.null_value = struct_pb2.NULL_VALUE
     elif isinstance(value, bool):

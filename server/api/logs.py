@@ -82,10 +82,6 @@ class DecisionLog:
         fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         return cls(fd, owns=True)
 
-    @property
-    def enabled(self) -> bool:
-        return self._fd is not None
-
     @staticmethod
     def decision_record(request_id: str, d: Decision) -> dict[str, Any]:
         ref = d.version

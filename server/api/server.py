@@ -7,7 +7,9 @@ calls finish within ``grace`` seconds; then the process exits 0.
 
 One process runs one grpc.aio server. With ``workers`` > 1 the parent loads the
 policy versions once, forks that many workers before any gRPC state exists, and
-they share the port through SO_REUSEPORT; the parent forwards signals and waits.
+they share the port through SO_REUSEPORT; the parent forwards signals and waits. A
+worker that dies on its own (a crash, a kill) is logged, the others are drained and
+the parent exits non-zero, for the supervisor to restart the service whole.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import wait as wait_for_any
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,21 @@ class TlsConfig:
     @classmethod
     def from_files(cls, cert: Path, key: Path, client_ca: Path | None = None) -> TlsConfig:
         return cls(cert.read_bytes(), key.read_bytes(), client_ca.read_bytes() if client_ca else None)
+
+    def credentials(self) -> grpc.ServerCredentials:
+        """gRPC's server credentials; raises TlsError when gRPC refuses the certificate or key."""
+        try:
+            return grpc.ssl_server_credentials(
+                [(self.private_key, self.cert_chain)],
+                root_certificates=self.client_ca,
+                require_client_auth=self.client_ca is not None,
+            )
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise TlsError(f"TLS certificate or key invalid: {type(exc).__name__}") from None
+
+
+class TlsError(Exception):
+    """The TLS certificate, key or client CA cannot be used (not a listening problem)."""
 
 
 @attrs.frozen
@@ -98,13 +116,9 @@ class PolicyServer:
                 (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
             )
         address = f"{config.host}:{config.port}"
+        credentials = config.tls.credentials() if config.tls is not None else None
         try:
-            if config.tls is not None:
-                credentials = grpc.ssl_server_credentials(
-                    [(config.tls.private_key, config.tls.cert_chain)],
-                    root_certificates=config.tls.client_ca,
-                    require_client_auth=config.tls.client_ca is not None,
-                )
+            if credentials is not None:
                 self.port = self.server.add_secure_port(address, credentials)
             else:
                 self.port = self.server.add_insecure_port(address)
@@ -113,6 +127,12 @@ class PolicyServer:
         if self.port == 0:
             raise OSError(f"cannot listen on {address} (in use, or not permitted)")
         self._draining = False
+        self._drain_task: asyncio.Task[None] | None = None
+
+    def request_drain(self) -> None:
+        """From a signal handler: start the drain once, holding the task so it is not collected."""
+        if self._drain_task is None:
+            self._drain_task = asyncio.get_running_loop().create_task(self.drain())
 
     async def start(self) -> None:
         await self.server.start()
@@ -157,7 +177,7 @@ async def serve_async(
     server = PolicyServer(store, config, reuse_port=reuse_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.drain()))
+        loop.add_signal_handler(sig, server.request_drain)
     await server.start()
     if announce:
         event("serving", host=config.host, port=server.port, **_summary(store, config))
@@ -190,7 +210,7 @@ def _worker(store: VersionStore, config: ServeConfig, ready: Any) -> None:
         asyncio.run(
             serve_async(store, config, reuse_port=True, on_serving=lambda _p: ready.release(), announce=False)
         )
-    except OSError as exc:
+    except (OSError, TlsError) as exc:
         event("worker cannot serve", 50, error=str(exc))
         sys.exit(1)
 
@@ -203,7 +223,7 @@ def serve(store: VersionStore, config: ServeConfig) -> int:
     if config.workers <= 1:
         try:
             asyncio.run(serve_async(store, config))
-        except OSError as exc:
+        except (OSError, TlsError) as exc:
             event("cannot serve", 50, error=str(exc))
             return 1
         return 0
@@ -223,7 +243,10 @@ def serve(store: VersionStore, config: ServeConfig) -> int:
         for w in workers:
             w.start()
 
+        stopping: list[bool] = []  # set once a SIGTERM is forwarded: workers exit on purpose
+
         def forward(signum: int, _frame: Any) -> None:
+            stopping.append(True)
             for w in workers:
                 if w.pid is not None and w.is_alive():
                     os.kill(w.pid, signal.SIGTERM)
@@ -237,8 +260,38 @@ def serve(store: VersionStore, config: ServeConfig) -> int:
                     for w in workers:
                         w.join()
                     return 1
-        event("serving", host=config.host, port=port, **_summary(store, config))
-        for w in workers:
-            w.join()
+        event(
+            "serving",
+            host=config.host,
+            port=port,
+            worker_pids=[w.pid for w in workers],
+            **_summary(store, config),
+        )
+        crashed = _supervise(workers, stopping, forward)
     event("stopped", port=port)
-    return max((w.exitcode or 0) for w in workers)
+    if crashed or any(w.exitcode != 0 for w in workers):
+        return 1  # a negative exit code (killed by a signal) counts too
+    return 0
+
+
+def _supervise(workers: list[Any], stopping: list[bool], forward: Callable[[int, Any], None]) -> bool:
+    """Wait for every worker. One that exits before a SIGTERM asked it to is logged and the
+    others are drained; returns whether that happened."""
+    crashed = False
+    running = {w.sentinel: w for w in workers}
+    while running:
+        for sentinel in wait_for_any(list(running)):
+            w = running.pop(sentinel)
+            w.join()
+            if not stopping:
+                crashed = True
+                event(
+                    "worker exited unexpectedly; draining the others",
+                    50,
+                    worker_pid=w.pid,
+                    exitcode=w.exitcode,
+                )
+                forward(signal.SIGTERM, None)
+            elif w.exitcode != 0:
+                event("worker exited with an error", 40, worker_pid=w.pid, exitcode=w.exitcode)
+    return crashed

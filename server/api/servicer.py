@@ -3,7 +3,10 @@
 Each handler converts at the edge (convert.py), asks the version store, and maps
 engine errors to statuses (status.py). Any other exception is a bug: it is logged
 by type and stack with the request id, and the caller gets INTERNAL with the id
-only, never a stack trace or an exception message.
+only, never a stack trace or an exception message. A call that is already over (its
+deadline passed, its caller gone) is not answered and not logged as an error.
+
+Semantic diffs run in child processes (diff_process.py): z3 is not thread-safe.
 """
 
 from __future__ import annotations
@@ -22,15 +25,29 @@ from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
 from ..engine.decision import Decision
-from ..engine.diff_api import diff_document
+from ..engine.diff_api import DiffDocument, diff_document
 from ..engine.errors import FieldViolation, InvalidRequest, NotFound
 from ..engine.store import VersionStore
 from . import convert, status
+from .diff_process import DiffFailed, DiffJob, DiffTimeout, run_semantic_diff
 from .logs import DecisionLog, event
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PolicyService"].full_name
 
-_REQUEST_FIELDS = frozenset({"request", "policy_id", "as_known_on", "facts", "version", "in_force_on"})
+_REQUEST_FIELDS = frozenset(
+    {"request", "requests", "request_id", "policy_id", "as_known_on", "facts", "version", "in_force_on"}
+)
+# A request id goes into the decision log, whose lines must stay under PIPE_BUF (logs.py).
+MAX_REQUEST_ID_CHARS = 256
+# Requests in one EvaluateStream message: bounds the response (about 5 KB a decision with
+# its trace: 5 MB) well below the send limit. The client's batches never exceed it
+# (client/_wire.py).
+MAX_STREAM_BATCH = 1000
+# Decided between yields to the event loop (about 10 ms of work with traces), so other
+# callers and health checks are served during a long batch.
+STREAM_SLICE = 50
+# Semantic diffs running at once in one server process (each in its own child process).
+SEMANTIC_DIFFS = 2
 _DIFF_FORMATS = {
     pb.DIFF_FORMAT_UNSPECIFIED: "text",
     pb.DIFF_FORMAT_TEXT: "text",
@@ -71,18 +88,43 @@ class _RequestIds:
         return f"{self._prefix}{next(self._counter)}"
 
 
+class _CallOver(Exception):
+    """The RPC already ended (deadline passed, caller cancelled): nobody to answer."""
+
+
 class PolicyServicer:
-    def __init__(self, store: VersionStore, decision_log: DecisionLog) -> None:
+    def __init__(
+        self, store: VersionStore, decision_log: DecisionLog, *, semantic_diffs: int = SEMANTIC_DIFFS
+    ) -> None:
         self.store = store
         self.decision_log = decision_log
         self._new_id = _RequestIds()
+        self._semantic_slots = asyncio.Semaphore(max(1, semantic_diffs))
         self._known_fields = _REQUEST_FIELDS | {
             name for pid in store.policy_ids for v in store.versions(pid) for name in v.facts
         }
 
     # ------------------------------------------------------------ deciding
 
+    def _request_id(self, request: pb.EvaluateRequest) -> str:
+        """The caller's id, or one of ours when it sent none or one too long to log."""
+        rid = request.request_id
+        return rid if 0 < len(rid) <= MAX_REQUEST_ID_CHARS else self._new_id()
+
     def _decide(self, request: pb.EvaluateRequest) -> Decision:
+        if len(request.request_id) > MAX_REQUEST_ID_CHARS:
+            raise InvalidRequest(
+                [
+                    FieldViolation(
+                        "request_id",
+                        f"is {len(request.request_id)} characters long; at most {MAX_REQUEST_ID_CHARS}",
+                    )
+                ]
+            )
+        if request.HasField("version") and not request.version.strip():
+            raise InvalidRequest(
+                [FieldViolation("version", "is empty: give a semantic version, a date or 'latest'")]
+            )
         as_known_on: dt.date | None = None
         if request.HasField("as_known_on"):
             as_known_on = convert.parse_request_date("as_known_on", request.as_known_on)
@@ -117,7 +159,7 @@ class PolicyServicer:
 
     def _result(self, request: pb.EvaluateRequest, log: list[dict[str, Any]]) -> pb.EvaluateResult:
         """One request of a stream: a decision or an error result, never an exception."""
-        rid = request.request_id or self._new_id()
+        rid = self._request_id(request)
         try:
             decision = self._decide_logged(request, rid, log)
         except InvalidRequest as exc:
@@ -134,7 +176,7 @@ class PolicyServicer:
         return pb.EvaluateResult(request_id=rid, decision=convert.decision_message(decision))
 
     async def Evaluate(self, request: pb.EvaluateRequest, context: Any) -> pb.EvaluateResponse:
-        rid = request.request_id or self._new_id()
+        rid = self._request_id(request)
         log: list[dict[str, Any]] = []
         try:
             decision = self._decide_logged(request, rid, log)
@@ -154,12 +196,29 @@ class PolicyServicer:
                 response = pb.EvaluateStreamResponse(
                     results=[pb.EvaluateResult(request_id=rid, error=undecodable)]
                 )
+            elif len(batch.requests) > MAX_STREAM_BATCH:
+                response = pb.EvaluateStreamResponse(results=[self._oversized(len(batch.requests), log)])
             else:
-                response = pb.EvaluateStreamResponse(results=[self._result(r, log) for r in batch.requests])
+                results: list[pb.EvaluateResult] = []
+                for start in range(0, len(batch.requests), STREAM_SLICE):
+                    if start:
+                        # A long batch must not starve other callers on this event loop.
+                        await asyncio.sleep(0)
+                    results += [self._result(r, log) for r in batch.requests[start : start + STREAM_SLICE]]
+                response = pb.EvaluateStreamResponse(results=results)
             self.decision_log.write(log)
             yield response
-            # A long batch run must not starve other callers on this event loop.
             await asyncio.sleep(0)
+
+    def _oversized(self, count: int, log: list[dict[str, Any]]) -> pb.EvaluateResult:
+        """One error result for a whole message with too many requests; the stream goes on."""
+        rid = self._new_id()
+        log.append(DecisionLog.error_record(rid, "INVALID_ARGUMENT", ["requests"]))
+        problem = FieldViolation(
+            "requests",
+            f"holds {count} requests; at most {MAX_STREAM_BATCH} in one message (send several messages)",
+        )
+        return pb.EvaluateResult(request_id=rid, error=status.request_error(InvalidRequest([problem])))
 
     # ------------------------------------------------------------ versions
 
@@ -191,21 +250,24 @@ class PolicyServicer:
                 problems.append(FieldViolation(name, "is required: a semantic version, a date, or 'latest'"))
         if problems or fmt is None:
             raise InvalidRequest(problems)
-        work = functools.partial(
-            diff_document,
-            self.store,
-            request.from_ref,
-            request.to_ref,
-            policy_id=request.policy_id or None,
-            semantic=request.semantic,
-            fmt=fmt,
-        )
-        # A semantic diff may take a while: off the event loop, within the caller's deadline.
         try:
-            doc = await asyncio.wait_for(asyncio.to_thread(work), timeout=context.time_remaining())
-        except TimeoutError:
-            await context.abort(
-                grpc.StatusCode.DEADLINE_EXCEEDED, "the diff did not finish within the deadline"
+            if request.semantic:
+                doc = await self._semantic_diff(request, fmt, context.time_remaining())
+            else:
+                work = functools.partial(
+                    diff_document,
+                    self.store,
+                    request.from_ref,
+                    request.to_ref,
+                    policy_id=request.policy_id or None,
+                    semantic=False,
+                    fmt=fmt,
+                )
+                # Structural only (no z3): a thread keeps rendering off the event loop.
+                doc = await asyncio.wait_for(asyncio.to_thread(work), timeout=context.time_remaining())
+        except (TimeoutError, DiffTimeout):
+            await _abort(
+                context, grpc.StatusCode.DEADLINE_EXCEEDED, "the diff did not finish within the deadline"
             )
             raise
         out = pb.DiffVersionsResponse(
@@ -220,9 +282,56 @@ class PolicyServicer:
             out.required_bump = str(doc.required_bump)
         return out
 
+    async def _semantic_diff(
+        self, request: pb.DiffVersionsRequest, fmt: str, timeout: float | None
+    ) -> DiffDocument:
+        """In a child process (diff_process.py), at most SEMANTIC_DIFFS at once, killed at the
+        deadline. The refs are resolved here, so an unknown one costs no process."""
+        pid = request.policy_id or None
+        old = self.store.resolve(request.from_ref, pid)
+        new = self.store.resolve(request.to_ref, pid)
+        root = self.store.root
+        job = DiffJob(
+            root=str(root.resolve()) if root is not None else None,
+            policy_id=old.policy_id,
+            from_version=old.version,
+            from_hash=old.content_hash,
+            to_version=new.version,
+            to_hash=new.content_hash,
+            fmt=fmt,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        async with asyncio.timeout_at(deadline):
+            await self._semantic_slots.acquire()
+        try:
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                return await run_semantic_diff(job, left)
+            except DiffFailed as exc:
+                event("semantic diff failed", 40, reason=str(exc))
+                raise
+        finally:
+            self._semantic_slots.release()
+
 
 def _version_text(value: Any) -> str:
     return str(getattr(value, "version", value))
+
+
+async def _abort(context: Any, code: grpc.StatusCode, details: str, trailing_metadata: Any = ()) -> None:
+    """Abort the call with this status (raises AbortError). When the call is already over
+    (its deadline passed, the caller went away) nobody can hear it: raises _CallOver."""
+    if context.done():
+        raise _CallOver()
+    try:
+        await context.abort(code, details, trailing_metadata)
+    except grpc.aio.AbortError:
+        raise
+    except Exception:
+        if context.done():
+            raise _CallOver() from None
+        raise
 
 
 def guarded(
@@ -234,25 +343,33 @@ def guarded(
     @functools.wraps(method)
     async def handler(request: Any, context: Any) -> Resp:
         try:
-            if isinstance(request, Undecodable):
-                raise status.undecodable()
-            return await method(request, context)
-        except (asyncio.CancelledError, grpc.aio.AbortError):
-            raise
-        except InvalidRequest as exc:
-            s = status.invalid_argument(exc.violations)
-            await context.abort(s.code, s.details, s.trailing_metadata)
-            raise
-        except NotFound as exc:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-            raise
-        except Exception:
-            rid = getattr(request, "request_id", "") or ""
-            event("internal error", 40, method=method.__name__, request_id=rid, exc_info=True)
-            await context.abort(
-                grpc.StatusCode.INTERNAL, "internal error" + (f" (request id {rid})" if rid else "")
-            )
-            raise
+            try:
+                if isinstance(request, Undecodable):
+                    raise status.undecodable()
+                return await method(request, context)
+            except (asyncio.CancelledError, grpc.aio.AbortError, _CallOver):
+                raise
+            except InvalidRequest as exc:
+                s = status.invalid_argument(exc.violations)
+                await _abort(context, s.code, s.details, s.trailing_metadata)
+                raise
+            except NotFound as exc:
+                await _abort(context, grpc.StatusCode.NOT_FOUND, status.clip(str(exc)))
+                raise
+            except Exception:
+                if context.done():
+                    raise _CallOver() from None
+                rid = status.clip(getattr(request, "request_id", "") or "", 256)
+                event("internal error", 40, method=method.__name__, request_id=rid, exc_info=True)
+                await _abort(
+                    context,
+                    grpc.StatusCode.INTERNAL,
+                    "internal error" + (f" (request id {rid})" if rid else ""),
+                )
+                raise
+        except _CallOver:
+            # The call ended before its answer (an ordinary deadline or cancellation): not an error.
+            raise asyncio.CancelledError() from None
 
     return handler
 
@@ -268,8 +385,13 @@ def guarded_stream(
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
         except Exception:
+            if context.done():  # the call is over: nobody to tell, and not worth an error line
+                raise asyncio.CancelledError() from None
             event("internal error", 40, method=method.__name__, exc_info=True)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            try:
+                await _abort(context, grpc.StatusCode.INTERNAL, "internal error")
+            except _CallOver:
+                raise asyncio.CancelledError() from None
             raise
 
     return handler

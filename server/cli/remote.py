@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # mypy resolves rxpolicy.* through protos/ only, so it cannot see rxpolicy.client (client/).
@@ -25,14 +26,24 @@ from ..engine.cases import Case
 from ..engine.errors import NotFound
 
 
+def _pem_from_env(name: str) -> bytes | None:
+    """The file a TLS variable names, read here so a bad path is reported by its variable."""
+    path = os.environ.get(name) or None
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"rxpolicy: cannot read {name}={path}: {exc.strerror or exc}") from None
+
+
 def client_for(args: argparse.Namespace) -> PolicyClient:
-    env = os.environ.get
     return PolicyClient(
         args.server,
-        token=getattr(args, "token", None) or env("RXPOLICY_TOKEN") or None,
-        root_certificates=env("RXPOLICY_TLS_CA") or None,
-        certificate_chain=env("RXPOLICY_TLS_CERT") or None,
-        private_key=env("RXPOLICY_TLS_KEY") or None,
+        token=getattr(args, "token", None) or os.environ.get("RXPOLICY_TOKEN") or None,
+        root_certificates=_pem_from_env("RXPOLICY_TLS_CA"),
+        certificate_chain=_pem_from_env("RXPOLICY_TLS_CERT"),
+        private_key=_pem_from_env("RXPOLICY_TLS_KEY"),
         policy_id=getattr(args, "policy", None),
     )
 

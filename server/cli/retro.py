@@ -33,7 +33,8 @@ output (in DIR):
   report.html                   the same as a self-contained page with charts
 
 exit status: 0 done (error rows included); 1 the run could not start or stopped;
-3 the row check failed (rows in != rows out).
+3 the end-of-run check failed: the claims read, the rows in the results file (read
+back) and the rows in the summary are not the same number.
 """
 
 
@@ -80,6 +81,13 @@ def register(sub: Any) -> None:
     p.add_argument("--server", metavar="HOST:PORT", help="decide through a running rxpolicy server's stream")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument(
+        "--server-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --server: stop the run when a chunk is not answered within SECONDS "
+        "(default: 60, or 0.05 per claim in the chunk when that is more)",
+    )
+    p.add_argument(
         "--ignore-unknown-columns",
         action="store_true",
         help="skip CSV columns that are not facts (default: refuse the file, to catch misspelt facts)",
@@ -118,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         fail("--chunk-size must be at least 1")
         return 1
+    if args.server_timeout is not None and not 0 < args.server_timeout < float("inf"):
+        fail("--server-timeout must be a number of seconds more than 0")
+        return 1
     options = RetroOptions(
         claims=args.claims,
         out_dir=args.out,
@@ -132,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         compare_to=args.compare_to,
         server=args.server,
         token=args.token,
+        server_timeout=args.server_timeout,
         ignore_unknown_columns=args.ignore_unknown_columns,
     )
     try:
@@ -148,7 +160,14 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(f"  {result.results}\n  {result.summary_path}\n  {result.report}", file=sys.stderr)
-    return 0 if result.rows_match else 3
+    if not result.rows_match:
+        fail(
+            f"row check failed: {result.rows_in:,} claims read, {result.rows_out:,} rows in the results "
+            f"file, {result.rows_counted:,} rows in the summary; the results were left as "
+            f"{result.results.name}"
+        )
+        return 3
+    return 0
 
 
 def run_generate(args: argparse.Namespace) -> int:

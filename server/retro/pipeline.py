@@ -32,7 +32,7 @@ from .deciders import FatalDeciderError, internal_error
 from .progress import Progress
 from .records import Chunk, InputFormat, RecordReader, chunks, guess_format, input_size, open_claims
 from .report import render_report
-from .results import OutputFormat, format_rows, header_bytes, make_row
+from .results import OutputFormat, count_rows, format_rows, header_bytes, make_row
 from .summary import build_summary
 from .tally import Tally
 from .worker import ChunkResult, WorkerConfig, build_processor, init_worker, process_chunk
@@ -59,21 +59,23 @@ class RetroOptions:
     compare_to: str | None = None
     server: str | None = None
     token: str | None = None
+    server_timeout: float | None = None  # seconds per chunk's stream; None: remote.chunk_deadline
     ignore_unknown_columns: bool = False
 
 
 @attrs.frozen
 class RetroRun:
-    rows_in: int
-    rows_out: int
-    results: Path
+    rows_in: int  # records read from the claims
+    rows_out: int  # rows in the results file, counted back from the disk
+    rows_counted: int  # rows counted into summary.json
+    results: Path  # results.*.partial when the rows do not match
     summary_path: Path
     report: Path
     summary: dict[str, Any]
 
     @property
     def rows_match(self) -> bool:
-        return self.rows_in == self.rows_out
+        return self.rows_in == self.rows_out == self.rows_counted
 
 
 def default_workers() -> int:
@@ -113,6 +115,8 @@ def _run(options: RetroOptions) -> RetroRun:
         reader = RecordReader(stream, fmt, first)
         records = iter(reader)
         header = _csv_header(store, options, records) if fmt == "csv" else None
+        if header is not None:
+            reader.columns = len(header)  # a record spanning lines must be this wide
         config = WorkerConfig(
             input_format=fmt,
             output_format=options.output_format,
@@ -124,13 +128,13 @@ def _run(options: RetroOptions) -> RetroRun:
             compare_to=compare_to,
             server=options.server,
             token=options.token,
+            server_timeout=options.server_timeout,
         )
         options.out_dir.mkdir(parents=True, exist_ok=True)
         results_path = options.out_dir / f"results.{options.output_format}"
         partial = results_path.with_name(results_path.name + ".partial")
         counted = _Counted(chunks(records, options.chunk_size))
         tally = Tally()
-        rows_out = 0
         bar = Progress(input_size(options.claims), enabled=options.progress)
         bar.advance(reader.bytes_read)  # the header
         try:
@@ -138,10 +142,17 @@ def _run(options: RetroOptions) -> RetroRun:
                 out.write(header_bytes(options.output_format, compare_to is not None))
                 for result in _decide_all(config, counted, workers, tally, bar):
                     out.write(result.data)
-                    rows_out += result.rows
         finally:
             bar.close()
+    # The end-of-run check: the rows in the results file, read back from the disk, against
+    # the records read from the claims (and the rows counted into the summary). Each chunk
+    # was already checked for its row count as it came back (_account); this checks what
+    # actually reached the file. A mismatch leaves the file as results.*.partial.
+    rows_out = count_rows(partial, options.output_format)
+    if counted.records == rows_out == tally.rows:
         partial.replace(results_path)
+    else:
+        results_path = partial
     elapsed = time.monotonic() - started
     summary = build_summary(
         tally,
@@ -164,7 +175,7 @@ def _run(options: RetroOptions) -> RetroRun:
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     report_path = options.out_dir / "report.html"
     report_path.write_text(render_report(summary), encoding="utf-8")
-    return RetroRun(counted.records, rows_out, results_path, summary_path, report_path, summary)
+    return RetroRun(counted.records, rows_out, tally.rows, results_path, summary_path, report_path, summary)
 
 
 def _compare_ref(store: VersionStore, options: RetroOptions) -> str | None:
@@ -268,8 +279,13 @@ def _collect(
 
 
 def _account(chunk: Chunk, result: ChunkResult, tally: Tally, bar: Progress) -> ChunkResult:
-    if result.index != chunk.index or result.rows != len(chunk.records):
-        raise RetroError(f"chunk {chunk.index} came back as chunk {result.index} with {result.rows} rows")
+    if result.index != chunk.index or result.rows != len(chunk.records) or result.tally.rows != result.rows:
+        # Never expected: a bug, not bad input. Stop before a wrong row reaches the file.
+        raise RetroError(
+            f"internal error: chunk {chunk.index} ({len(chunk.records)} records) came back as chunk "
+            f"{result.index} with {result.rows} rows ({result.tally.rows} counted); the run was stopped "
+            "and the results file was left as results.*.partial"
+        )
     tally.merge(result.tally)
     bar.advance(chunk.nbytes, rows=result.rows)
     return result
@@ -283,8 +299,8 @@ def _failed_chunk(config: WorkerConfig, chunk: Chunk, exc: BaseException) -> Chu
     for line in chunk.lines:
         error = internal_error(exc)
         row = make_row(line, "", "", error, error if compare else None)
-        tally.add(row, error)
+        tally.add(row, error, known=())  # the field is "row"
         if compare:
-            tally.add_compare(row)
+            tally.add_compare(row, known=())
         rows.append(row)
     return ChunkResult(chunk.index, len(rows), format_rows(rows, config.output_format, compare), tally)

@@ -6,15 +6,20 @@ bytes becomes that row's error in a worker instead of stopping the run. Memory i
 bounded by one chunk, whatever the file size.
 
 A CSV record ends at a newline outside quotes; a quoted cell may span lines (RFC
-4180, where an escaped quote is doubled, so quote parity finds the end). An
-unbalanced quote would otherwise swallow the rest of the file into one record, so a
-record that grows past MAX_RECORD_LINES is cut back to its first line, which then
-fails to parse on its own and becomes one error row.
+4180, where an escaped quote is doubled, so quote parity finds the end). A stray
+quote would otherwise join the lines after it into one record, up to the next stray
+quote, and every claim in between would be lost inside that record. So a record that
+spans lines is kept only when it reads as exactly one CSV record with the header's
+number of cells; otherwise (and when it grows past MAX_RECORD_LINES or reaches the
+end of the file with its quote still open) it is cut back to its first line, which
+becomes one error row, and reading goes on at the next physical line. Only records
+that span lines are parsed here, so the parent's per-row cost stays a quote count.
 """
 
 from __future__ import annotations
 
 import collections
+import csv
 import gzip
 import os
 import sys
@@ -25,6 +30,7 @@ from typing import BinaryIO, Literal
 import attrs
 
 InputFormat = Literal["csv", "jsonl"]
+# The most physical lines one CSV record may span (a quoted cell holding line breaks).
 MAX_RECORD_LINES = 50
 
 
@@ -69,6 +75,8 @@ class RecordReader:
     """Records (raw bytes, starting line number) of a CSV or JSON-lines stream.
 
     Blank lines between records are skipped and counted: they are not claims.
+    ``columns`` (CSV): the header's number of columns, once known; a record that spans
+    lines must have exactly that many cells.
     """
 
     def __init__(self, stream: BinaryIO, fmt: InputFormat, first_line: bytes = b"") -> None:
@@ -78,6 +86,7 @@ class RecordReader:
         self.line_no = 0
         self.blank_lines = 0
         self.bytes_read = 0
+        self.columns: int | None = None
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque()
         if first_line:
             self.line_no = 1
@@ -117,13 +126,36 @@ class RecordReader:
                 break
             parts.append(item)
             quotes += item[1].count(b'"')
-        if quotes % 2:
-            # Unbalanced quote (the limit or the end of the file was reached inside a
-            # quoted cell): the first line becomes a record of its own, which fails to
-            # parse, and the lines after it are read again as records.
+        record = b"".join(p[1] for p in parts)
+        if quotes % 2 or not self._one_record(record, [p[1] for p in parts[1:-1]]):
+            # Unbalanced (the limit or the end of the file was reached inside a quoted
+            # cell), or the lines joined do not make one proper record (a stray quote
+            # joined several rows): the first line becomes a record of its own, which
+            # fails to parse, and the lines after it are read again as records.
             self._pending.extendleft(reversed(parts[1:]))
             return start, line
-        return start, b"".join(p[1] for p in parts)
+        return start, record
+
+    def _one_record(self, record: bytes, inner: list[bytes]) -> bool:
+        """Whether a record spanning lines reads as one CSV record of the header's width,
+        exactly as a worker will read it, and no line inside it (``inner``: neither its
+        first nor its last) reads as a whole row of that width on its own, which would
+        mean a stray quote here and another further on joined complete rows."""
+        width = _width(record)
+        if self.columns is None:  # the header itself
+            return width is not None
+        return width == self.columns and all(_width(line) != self.columns for line in inner)
+
+
+def _width(text: bytes) -> int | None:
+    """The number of cells of ``text`` when it reads as exactly one CSV record, else None."""
+    # Replacement characters cannot change where cells and records end: a record with
+    # bad bytes is still that record, and becomes its error row in a worker.
+    try:
+        rows = list(csv.reader([text.decode("utf-8", errors="replace")], strict=True))
+    except csv.Error:
+        return None
+    return len(rows[0]) if len(rows) == 1 else None
 
 
 def chunks(records: Iterator[tuple[int, bytes]], size: int) -> Iterator[Chunk]:

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 OutputFormat = Literal["csv", "jsonl"]
@@ -176,3 +177,25 @@ def header_bytes(fmt: OutputFormat, compare: bool) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(csv_header(compare))
     return buf.getvalue().encode()
+
+
+def count_rows(path: Path, fmt: OutputFormat) -> int:
+    """Result rows in a results file as written, read back from the disk (the header of a
+    CSV is not a row): the end-of-run check counts what is there, not what was meant."""
+    if fmt == "jsonl":
+        # One JSON document per line; JSON escapes every line break inside a string.
+        count = 0
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                count += block.count(b"\n")
+        return count
+    # The CSV written here quotes every cell holding a quote or a line break and doubles
+    # the quotes inside, so a record ends at a line break after an even number of quotes.
+    records = 0
+    open_quote = False
+    with path.open("rb") as f:
+        for line in f:
+            open_quote ^= line.count(b'"') % 2 == 1
+            if not open_quote and line.endswith(b"\n"):
+                records += 1
+    return max(0, records - 1)

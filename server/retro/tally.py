@@ -4,13 +4,18 @@ Everything here is bounded whatever the number of claims: counters keyed by
 decision, version, month, criterion or field, and the first few examples. Error
 descriptions can echo a bad term, so their distinct texts are capped; the count per
 field stays exact.
+
+A violation's field can be any key of a JSON line (the engine names an unknown fact by
+its key), so the summary names only fields the run knows (the policy's facts, the row,
+the claim id, the request) and counts any other as UNKNOWN_FIELD; distinct fields are
+capped too. The per-row results keep the engine's own words: they are the user's data.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 import attrs
@@ -21,6 +26,20 @@ ERROR_EXAMPLES = 20
 TRANSITION_EXAMPLES = 5
 MAX_ERROR_DESCRIPTIONS = 200
 OTHER_DESCRIPTIONS = "(other descriptions)"
+MAX_ERROR_FIELDS = 100
+OTHER_FIELDS = "(other fields)"
+UNKNOWN_FIELD = "(unknown field)"
+# Fields a violation may name besides the policy's facts (see results.field_order).
+RUN_FIELDS = frozenset({"row", "claim_id", "request"})
+
+
+def summary_field(field: str, known: Container[str]) -> str:
+    """``field`` as the summary names it: itself when the run knows it, else UNKNOWN_FIELD."""
+    return field if field in known or field in RUN_FIELDS else UNKNOWN_FIELD
+
+
+def summary_violations(violations: list[dict[str, Any]], known: Container[str]) -> list[dict[str, Any]]:
+    return [{**v, "field": summary_field(str(v.get("field", "")), known)} for v in violations]
 
 
 def month_of(service_date: str) -> str | None:
@@ -55,7 +74,8 @@ class Tally:
     transitions_by_version: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
     examples: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
 
-    def add(self, row: Row, result: Mapping[str, Any]) -> None:
+    def add(self, row: Row, result: Mapping[str, Any], *, known: Container[str]) -> None:
+        """Count one result row; ``known``: the fields the summary may name (the facts)."""
         self.rows += 1
         decision = row["decision"]
         self.decisions[decision] += 1
@@ -69,7 +89,7 @@ class Tally:
         else:
             self.by_month[(month, decision)] += 1
         if decision == ERROR:
-            self._add_error(row)
+            self._add_error(row, known)
             return
         for u in result.get("unmet", ()):
             self.unmet[(u.get("key", ""), u.get("cite", ""), u.get("text", ""))] += 1
@@ -80,9 +100,9 @@ class Tally:
         if row["refer_to"]:
             self.refer_to[row["refer_to"]] += 1
 
-    def _add_error(self, row: Row) -> None:
-        violations = row["error"]["violations"]
-        for field in dict.fromkeys(v["field"] for v in violations):
+    def _add_error(self, row: Row, known: Container[str]) -> None:
+        violations = summary_violations(row["error"]["violations"], known)
+        for field in dict.fromkeys(v["field"] for v in violations):  # rows naming the field
             self.error_fields[field] += 1
         for v in violations:
             self.error_descriptions[(v["field"], v["description"])] += 1
@@ -91,7 +111,7 @@ class Tally:
                 {"line": row["line"], "claim_id": row["claim_id"], "violations": violations}
             )
 
-    def add_compare(self, row: Row) -> None:
+    def add_compare(self, row: Row, *, known: Container[str]) -> None:
         other = row["compare"]
         self.compare_decisions[other["decision"]] += 1
         transition = row["transition"]
@@ -101,7 +121,7 @@ class Tally:
             self.transitions_by_version[(row["version"] or "", transition)] += 1
             found = self.examples.setdefault(f"{transition} ({row['changed']})", [])
             if len(found) < TRANSITION_EXAMPLES:
-                found.append(_example(row))
+                found.append(_example(row, known))
 
     def merge(self, other: Tally) -> None:
         """Add ``other`` (the next chunk in input order) into this tally."""
@@ -114,7 +134,6 @@ class Tally:
             "missing",
             "approval",
             "refer_to",
-            "error_fields",
             "compare_decisions",
             "transitions",
             "changed",
@@ -124,6 +143,11 @@ class Tally:
         self.undated += other.undated
         for version, effective in other.effective.items():
             self.effective.setdefault(version, effective)
+        for field, count in other.error_fields.items():
+            if field in self.error_fields or len(self.error_fields) < MAX_ERROR_FIELDS:
+                self.error_fields[field] += count
+            else:
+                self.error_fields[OTHER_FIELDS] += count
         for key, count in other.error_descriptions.items():
             if key in self.error_descriptions or len(self.error_descriptions) < MAX_ERROR_DESCRIPTIONS:
                 self.error_descriptions[key] += count
@@ -137,7 +161,7 @@ class Tally:
             mine.extend(found[: TRANSITION_EXAMPLES - len(mine)])
 
 
-def _brief(o: Row) -> dict[str, Any]:
+def _brief(o: Row, known: Container[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"decision": o["decision"], "version": o["version"]}
     for name in ("approval_months", "approved_through", "refer_to"):
         if o[name] is not None:
@@ -147,15 +171,15 @@ def _brief(o: Row) -> dict[str, Any]:
     if o["missing"]:
         out["missing"] = o["missing"]
     if o["error"]:
-        out["error_fields"] = o["error"]["fields"]
+        out["error_fields"] = list(dict.fromkeys(summary_field(f, known) for f in o["error"]["fields"]))
     return out
 
 
-def _example(row: Row) -> dict[str, Any]:
+def _example(row: Row, known: Container[str]) -> dict[str, Any]:
     return {
         "line": row["line"],
         "claim_id": row["claim_id"],
         "service_date": row["service_date"],
-        "before": _brief(row),
-        "after": _brief(row["compare"]),
+        "before": _brief(row, known),
+        "after": _brief(row["compare"], known),
     }

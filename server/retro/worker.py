@@ -45,6 +45,7 @@ class WorkerConfig:
     compare_to: str | None = None  # a version ref the parent already checked resolves
     server: str | None = None
     token: str | None = None
+    server_timeout: float | None = None  # seconds per chunk's stream; None: remote.chunk_deadline
 
 
 @attrs.frozen
@@ -87,6 +88,13 @@ class ChunkProcessor:
 
     def _parse_csv(self, line: int, text: str) -> _Parsed:
         assert self.layout is not None
+        if text.count('"') % 2:
+            # A quote that never closes: the reader cut this record back to its own line
+            # (records.py). Python's csv would take a stray quote inside a cell as text;
+            # RFC 4180 does not, and neither does the reader, so the row is an error.
+            claim_id = self._salvage_claim_id(text)
+            problem = FieldViolation("row", "is not valid CSV (a quote is not closed on this row)")
+            return _Parsed(line, claim_id, "", None, (problem,))
         try:
             cells = next(csv.reader([text], strict=True))
         except (csv.Error, StopIteration) as exc:
@@ -151,9 +159,9 @@ class ChunkProcessor:
             if other is not None:
                 other = sort_violations(other, self.order)
             row = make_row(p.line, p.claim_id, p.service_date, result, other if self.compare else None)
-            tally.add(row, result)
+            tally.add(row, result, known=self.order)
             if self.compare:
-                tally.add_compare(row)
+                tally.add_compare(row, known=self.order)
             rows.append(row)
         data = format_rows(rows, self.config.output_format, self.compare)
         return ChunkResult(chunk.index, len(rows), data, tally)
@@ -217,6 +225,7 @@ def build_processor(config: WorkerConfig) -> ChunkProcessor:
             policy_id=config.policy_id,
             as_known_on=config.as_known_on,
             compare_to=config.compare_to,
+            timeout=config.server_timeout,
         )
     else:
         compare_to = None
