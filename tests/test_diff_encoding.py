@@ -22,6 +22,7 @@ from rxpolicy.server.engine.semantic_diff import semantic_diff
 from rxpolicy.server.engine.semantic_encode import PairEncoding, decision_key
 from rxpolicy.server.engine.semantic_space import OutsideSpace
 from rxpolicy.server.engine.store import VersionStore
+from strategies import DIAGNOSES
 
 # Pairs whose changes touch every part of the encoding: new indications and referral
 # rules, regimen-dependent dose limits, strengths, durations, per-dose vs weekly limits.
@@ -47,19 +48,6 @@ AGENTS = [
     "rituximab",
     "other",
     "selinexor",
-]
-DIAGNOSES = [
-    "multiple_myeloma",
-    "dlbcl",
-    "dlbcl_transformed_follicular",
-    "dlbcl_transformed_indolent",
-    "high_grade_b_cell_lymphoma",
-    "hiv_related_dlbcl",
-    "primary_effusion_lymphoma",
-    "hhv8_positive_dlbcl",
-    "monomorphic_ptld_b_cell",
-    "follicular_lymphoma",
-    "other",
 ]
 
 
