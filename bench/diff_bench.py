@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from rxpolicy.server.engine.semantic_diff import required_bump, semantic_diff
+from rxpolicy.server.analysis.semantic.diff import required_bump, semantic_diff
 from rxpolicy.server.engine.store import VersionStore
 
 GOAL_SECONDS = 10.0

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rxpolicy.server.engine.cases import iter_case_files, load_cases
 from rxpolicy.server.engine.dates import approved_through
 from rxpolicy.server.engine.errors import InvalidRequest
 from rxpolicy.server.engine.facts import normalise
 from rxpolicy.server.engine.store import VersionStore
+from rxpolicy.server.formats.cases import iter_case_files, load_cases
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CASES = HERE.parent.parent / "shared" / "cases"

@@ -291,7 +291,9 @@ def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
     return Decision(
         request_id=request_id,
         outcome=_OUTCOMES[d.outcome],
-        version=VersionRef(v.policy_id, v.version, dt.date.fromisoformat(v.effective), v.content_hash),
+        version=VersionRef(
+            v.policy_id, v.version, dt.date.fromisoformat(v.effective), v.content_hash, draft=v.draft
+        ),
         indication=_citation(d.indication) if d.HasField("indication") else None,
         unmet=tuple(Unmet(_citation(u.criterion), tuple(_citation(b) for b in u.because)) for u in d.unmet),
         missing=tuple(d.missing),

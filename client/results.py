@@ -37,6 +37,7 @@ class VersionRef:
     version: str
     effective: dt.date
     content_hash: str
+    draft: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class Decision:
             "version": self.version.version,
             "version_effective": self.version.effective.isoformat(),
             "content_hash": self.version.content_hash,
+            **({"draft": True} if self.version.draft else {}),
             "indication": self.indication.to_json() if self.indication else None,
             "approval_months": months,
             "approved_through": a.approved_through.isoformat() if a and a.approved_through else None,

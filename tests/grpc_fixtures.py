@@ -147,7 +147,7 @@ def json_ready(value: Any) -> Any:
 
 
 def all_cases() -> list[Any]:
-    from rxpolicy.server.engine.cases import iter_case_files, load_cases
+    from rxpolicy.server.formats.cases import iter_case_files, load_cases
 
     if not CASES_DIR.is_dir():
         pytest.skip(f"acceptance cases not found at {CASES_DIR}", allow_module_level=True)
@@ -156,7 +156,7 @@ def all_cases() -> list[Any]:
 
 def local_json(store: Any, request: Any, *, with_trace: bool = False) -> dict[str, Any]:
     from rxpolicy.server.engine.errors import InvalidRequest
-    from rxpolicy.server.engine.render import decision_json, error_json
+    from rxpolicy.server.formats.decisions import decision_json, error_json
 
     try:
         return decision_json(store.decide(request, with_trace=with_trace))

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from conftest import OWN_CASES, SHARED_CASES, needs_shared
-from rxpolicy.server.engine.cases import Case, check, iter_case_files, load_cases
 from rxpolicy.server.engine.errors import InvalidRequest
-from rxpolicy.server.engine.render import decision_json, error_json
 from rxpolicy.server.engine.store import VersionStore
+from rxpolicy.server.formats.cases import Case, check, iter_case_files, load_cases
+from rxpolicy.server.formats.decisions import decision_json, error_json
 
 
 def _cases(root: Path) -> list[Case]:

@@ -16,11 +16,11 @@ import yaml
 from conftest import FIXTURE_POLICIES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rxpolicy.server.analysis.semantic.diff import semantic_diff
+from rxpolicy.server.analysis.semantic.encode import PairEncoding, decision_key
+from rxpolicy.server.analysis.semantic.space import OutsideSpace
 from rxpolicy.server.engine.errors import InvalidRequest
 from rxpolicy.server.engine.model import PolicyVersion
-from rxpolicy.server.engine.semantic_diff import semantic_diff
-from rxpolicy.server.engine.semantic_encode import PairEncoding, decision_key
-from rxpolicy.server.engine.semantic_space import OutsideSpace
 from rxpolicy.server.engine.store import VersionStore
 from strategies import DIAGNOSES
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from rxpolicy.server.engine.diff_api import FORMATS, DiffDocument, diff_document, diff_versions
-from rxpolicy.server.engine.diff_render_markdown import render_markdown
-from rxpolicy.server.engine.diff_render_text import render_text
+from rxpolicy.server.analysis.diff.document import FORMATS, DiffDocument, diff_document, diff_versions
+from rxpolicy.server.analysis.render.markdown import render_markdown
+from rxpolicy.server.analysis.render.text import render_text
 from rxpolicy.server.engine.errors import InvalidRequest, NotFound
 from rxpolicy.server.engine.store import VersionStore
 

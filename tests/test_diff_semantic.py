@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rxpolicy.server.engine.diff_model import DifferenceKind, SemanticDiff
+from rxpolicy.server.analysis.diff.model import DifferenceKind, SemanticDiff
+from rxpolicy.server.analysis.semantic.diff import semantic_diff
 from rxpolicy.server.engine.errors import InvalidRequest
 from rxpolicy.server.engine.model import PolicyVersion
-from rxpolicy.server.engine.semantic_diff import semantic_diff
 from rxpolicy.server.engine.store import VersionStore
 
 REQUIRED = ("line_of_business", "request_type", "service_date")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rxpolicy.server.engine.diff_model import Change, StructuralDiff
-from rxpolicy.server.engine.diff_structural import structural_diff
+from rxpolicy.server.analysis.diff.model import Change, StructuralDiff
+from rxpolicy.server.analysis.diff.structural import structural_diff
 from rxpolicy.server.engine.store import VersionStore
 
 DECISION_AREAS = ("criteria", "product", "durations", "referrals", "vocabulary", "facts")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from grpc_fixtures import CASES_DIR, ServerProcess, all_cases, canonical, local_json, running_server
 from rxpolicy.client import AsyncPolicyClient, InvalidRequestError, PolicyClient, Request
-from rxpolicy.server.engine.cases import check
 from rxpolicy.server.engine.store import VersionStore
+from rxpolicy.server.formats.cases import check
 
 CASES = all_cases()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from conftest import PACKAGED
-from rxpolicy.server.engine.diff_semver import declared_bump
-from rxpolicy.server.engine.lint import lint_root
+from rxpolicy.server.analysis.diff.semver import declared_bump
+from rxpolicy.server.analysis.lint import lint_root
 
 POLICY = PACKAGED / "CP.PHAR.431"
 # The verdict the semantic diff reaches for each neighbouring pair, as the files declare it.

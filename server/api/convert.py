@@ -170,6 +170,7 @@ def decision_message(d: Decision) -> decision_pb2.Decision:
             version=ref.version,
             effective=ref.effective.isoformat(),
             content_hash=ref.content_hash,
+            draft=ref.draft,
         ),
         unmet=[
             decision_pb2.UnmetCriterion(

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from ..engine.diff_api import DiffDocument
+from ..analysis.diff.document import DiffDocument
 from ..engine.errors import NotFound
 
 _SPAWN = multiprocessing.get_context("spawn")
@@ -47,7 +47,7 @@ class DiffFailed(Exception):
 
 
 def _run_job(job: DiffJob) -> DiffDocument:
-    from ..engine.diff_api import diff_document
+    from ..analysis.diff.document import diff_document
     from ..engine.store import VersionStore
 
     store = VersionStore.load(Path(job.root) if job.root is not None else None)

@@ -24,8 +24,8 @@ from google.protobuf.message import DecodeError, Message
 from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
+from ..analysis.diff.document import DiffDocument, diff_document
 from ..engine.decision import Decision
-from ..engine.diff_api import DiffDocument, diff_document
 from ..engine.errors import FieldViolation, InvalidRequest, NotFound
 from ..engine.store import VersionStore
 from . import convert, status

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 COMMANDS = (
     "evaluate",
-    "casetest",
+    "test",
     "versions",
     "authoring",
     "diff",

@@ -10,11 +10,11 @@ from typing import Any
 import semver
 import yaml
 
+from ..analysis.lint import lint_root, policy_dirs
 from ..engine.errors import PolicyLoadError
-from ..engine.lint import lint_root, policy_dirs
 from ..engine.lockfile import add_new_to_lock
 from ..engine.store import load_policy_dir, packaged_root
-from ..engine.yamlstyle import dump_version
+from ..formats.yaml_dump import dump_version
 from .common import fail
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..engine.errors import PolicyLoadError
 from ..engine.store import VersionStore
-from ..engine.yamltext import load_request_yaml
+from ..formats.yaml_load import load_request_yaml
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:

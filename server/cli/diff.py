@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..engine.diff_api import FORMATS  # no z3 here: the solver loads only for --semantic
+from ..analysis.diff.document import FORMATS  # no z3 here: the solver loads only for --semantic
 from ..engine.errors import NotFound, RxPolicyError
 from .common import add_store_options, fail, load_store
 
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     store = load_store(args)
     if store is None:
         return 1
-    from ..engine.diff_api import diff_document
+    from ..analysis.diff.document import diff_document
 
     try:
         doc = diff_document(

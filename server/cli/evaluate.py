@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from ..engine.errors import InvalidRequest, NotFound
-from ..engine.render import decision_json, error_json, explain
+from ..formats.decisions import decision_json, error_json, explain
 from .common import add_as_known_on, add_store_options, fail, load_store, read_structured, to_json
 
 

@@ -22,8 +22,8 @@ from rxpolicy.client import (  # type: ignore[import-not-found,unused-ignore]
     PolicyClientError,
 )
 
-from ..engine.cases import Case
 from ..engine.errors import NotFound
+from ..formats.cases import Case
 
 
 def _pem_from_env(name: str) -> bytes | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..engine.errors import NotFound
 from ..engine.model import Group, Leaf, Node, PolicyVersion
-from ..engine.versioninfo import version_json
+from ..formats.versions import version_json
 from .common import add_store_options, fail, load_store, to_json
 
 

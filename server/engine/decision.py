@@ -19,6 +19,7 @@ class VersionRef:
     version: str
     effective: dt.date
     content_hash: str
+    draft: bool = False  # not in the lock file: never decides in a service without --allow-drafts
 
 
 @attrs.frozen

@@ -170,7 +170,13 @@ class CompiledVersion:
 
     def __init__(self, version: PolicyVersion) -> None:
         self.version = version
-        self.ref = VersionRef(version.policy_id, version.version, version.effective, version.content_hash)
+        self.ref = VersionRef(
+            version.policy_id,
+            version.version,
+            version.effective,
+            version.content_hash,
+            draft=not version.locked,
+        )
         self.measures = frozenset(
             node.fact for node in version.nodes().values() if isinstance(node, Leaf) and "." in node.fact
         )

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from ..engine.errors import InvalidRequest
 from ..engine.model import PolicyVersion
-from ..engine.render import decision_json, error_json
 from ..engine.store import VersionStore
+from ..formats.decisions import decision_json, error_json
 
 Request = tuple[str, Mapping[str, Any]]  # (claim id, request mapping)
 

@@ -36,16 +36,22 @@ TRACE_RESULT_NOT_MET: TraceResult
 TRACE_RESULT_UNKNOWN: TraceResult
 
 class VersionRef(_message.Message):
-    __slots__ = ("policy_id", "version", "effective", "content_hash")
+    __slots__ = ("policy_id", "version", "effective", "content_hash", "draft", "recorded", "corrects")
     POLICY_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    CORRECTS_FIELD_NUMBER: _ClassVar[int]
     policy_id: str
     version: str
     effective: str
     content_hash: str
-    def __init__(self, policy_id: _Optional[str] = ..., version: _Optional[str] = ..., effective: _Optional[str] = ..., content_hash: _Optional[str] = ...) -> None: ...
+    draft: bool
+    recorded: str
+    corrects: str
+    def __init__(self, policy_id: _Optional[str] = ..., version: _Optional[str] = ..., effective: _Optional[str] = ..., content_hash: _Optional[str] = ..., draft: _Optional[bool] = ..., recorded: _Optional[str] = ..., corrects: _Optional[str] = ...) -> None: ...
 
 class Citation(_message.Message):
     __slots__ = ("key", "cite", "text")

@@ -79,12 +79,14 @@ class ListVersionsRequest(_message.Message):
     def __init__(self, policy_id: _Optional[str] = ...) -> None: ...
 
 class ListVersionsResponse(_message.Message):
-    __slots__ = ("policy_id", "versions")
+    __slots__ = ("policy_id", "versions", "policy_set_digest")
     POLICY_ID_FIELD_NUMBER: _ClassVar[int]
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_SET_DIGEST_FIELD_NUMBER: _ClassVar[int]
     policy_id: str
     versions: _containers.RepeatedCompositeFieldContainer[_version_pb2.VersionInfo]
-    def __init__(self, policy_id: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[_version_pb2.VersionInfo, _Mapping]]] = ...) -> None: ...
+    policy_set_digest: str
+    def __init__(self, policy_id: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[_version_pb2.VersionInfo, _Mapping]]] = ..., policy_set_digest: _Optional[str] = ...) -> None: ...
 
 class GetVersionRequest(_message.Message):
     __slots__ = ("policy_id", "version", "in_force_on")

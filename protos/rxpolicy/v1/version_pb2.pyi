@@ -21,7 +21,7 @@ GROUP_MODE_ALL: GroupMode
 GROUP_MODE_ANY: GroupMode
 
 class VersionInfo(_message.Message):
-    __slots__ = ("policy_id", "title", "version", "effective", "recorded", "revision_log", "provenance", "semver_reasoning", "assumptions", "choices", "unmodelled", "content_hash", "locked", "strengths_mg")
+    __slots__ = ("policy_id", "title", "version", "effective", "recorded", "revision_log", "provenance", "semver_reasoning", "assumptions", "choices", "unmodelled", "content_hash", "locked", "strengths_mg", "draft", "corrects")
     POLICY_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,8 @@ class VersionInfo(_message.Message):
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     LOCKED_FIELD_NUMBER: _ClassVar[int]
     STRENGTHS_MG_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_FIELD_NUMBER: _ClassVar[int]
+    CORRECTS_FIELD_NUMBER: _ClassVar[int]
     policy_id: str
     title: str
     version: str
@@ -50,7 +52,9 @@ class VersionInfo(_message.Message):
     content_hash: str
     locked: bool
     strengths_mg: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, policy_id: _Optional[str] = ..., title: _Optional[str] = ..., version: _Optional[str] = ..., effective: _Optional[str] = ..., recorded: _Optional[str] = ..., revision_log: _Optional[_Union[RevisionLogEntry, _Mapping]] = ..., provenance: _Optional[str] = ..., semver_reasoning: _Optional[str] = ..., assumptions: _Optional[_Iterable[str]] = ..., choices: _Optional[_Iterable[str]] = ..., unmodelled: _Optional[_Iterable[str]] = ..., content_hash: _Optional[str] = ..., locked: _Optional[bool] = ..., strengths_mg: _Optional[_Iterable[int]] = ...) -> None: ...
+    draft: bool
+    corrects: str
+    def __init__(self, policy_id: _Optional[str] = ..., title: _Optional[str] = ..., version: _Optional[str] = ..., effective: _Optional[str] = ..., recorded: _Optional[str] = ..., revision_log: _Optional[_Union[RevisionLogEntry, _Mapping]] = ..., provenance: _Optional[str] = ..., semver_reasoning: _Optional[str] = ..., assumptions: _Optional[_Iterable[str]] = ..., choices: _Optional[_Iterable[str]] = ..., unmodelled: _Optional[_Iterable[str]] = ..., content_hash: _Optional[str] = ..., locked: _Optional[bool] = ..., strengths_mg: _Optional[_Iterable[int]] = ..., draft: _Optional[bool] = ..., corrects: _Optional[str] = ...) -> None: ...
 
 class RevisionLogEntry(_message.Message):
     __slots__ = ("date", "pt_approval", "text")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from .diff_format import (
+from ..diff.model import AREA_TITLES, AREAS, Change, SemanticDiff, VersionDiff
+from ..diff.wording import (
     MARK,
     decision_lines,
     item_words,
@@ -14,7 +15,6 @@ from .diff_format import (
     request_yaml,
     value_words,
 )
-from .diff_model import AREA_TITLES, AREAS, Change, SemanticDiff, VersionDiff
 
 
 def _cell(text: str) -> str:

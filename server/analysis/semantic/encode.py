@@ -19,11 +19,11 @@ from typing import Any
 import attrs
 import z3  # type: ignore[import-untyped]
 
-from .decision import Decision
-from .errors import InvalidRequest
-from .loading import REQUEST_TYPE
-from .model import Duration, Group, Indication, Leaf, Node, PolicyVersion, Referral
-from .semantic_space import RequestSpace
+from ...engine.decision import Decision
+from ...engine.errors import InvalidRequest
+from ...engine.loading import REQUEST_TYPE
+from ...engine.model import Duration, Group, Indication, Leaf, Node, PolicyVersion, Referral
+from .space import RequestSpace
 
 # z3's Python API builds every term in one global context, which is not safe to share between
 # threads (the gRPC service runs diffs in worker threads): every use of it holds this lock.

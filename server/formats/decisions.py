@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .decision import Citation, Decision, TraceNode
-from .errors import InvalidRequest
+from ..engine.decision import Citation, Decision, TraceNode
+from ..engine.errors import InvalidRequest
 
 
 def citation_json(c: Citation) -> dict[str, str]:
@@ -38,6 +38,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "version": decision.version.version,
         "version_effective": decision.version.effective.isoformat(),
         "content_hash": decision.version.content_hash,
+        **({"draft": True} if decision.version.draft else {}),
         "indication": citation_json(decision.indication) if decision.indication else None,
         "approval_months": months,
         "approved_through": (

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import yaml
 
-from .yamltext import load_request_yaml
+from .yaml_load import load_request_yaml
 
 EXPECT_KEYS = (
     "decision",

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from .diff_model import DifferenceKind, VersionDiff
+from ..diff.model import DifferenceKind, VersionDiff
 
 
 def _kind(kind: DifferenceKind) -> dict[str, Any]:

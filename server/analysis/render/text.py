@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from itertools import groupby
 
-from .diff_format import (
+from ..diff.model import AREA_TITLES, AREAS, Change, SemanticDiff, VersionDiff
+from ..diff.wording import (
     MARK,
     change_heading,
     criteria_words,
@@ -17,7 +18,6 @@ from .diff_format import (
     request_json,
     value_words,
 )
-from .diff_model import AREA_TITLES, AREAS, Change, SemanticDiff, VersionDiff
 
 WIDTH = 110
 

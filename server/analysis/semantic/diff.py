@@ -27,15 +27,16 @@ from typing import Any
 import attrs
 import z3  # type: ignore[import-untyped]
 
-from .decision import Decision
-from .diff_model import Bump, CriterionChange, DifferenceKind, SemanticDiff, Witness
-from .errors import InvalidRequest, RxPolicyError
-from .evaluate import trace
-from .facts import normalise
-from .loading import SERVICE_DATE
-from .model import PolicyVersion
-from .render import decision_json, error_json
-from .semantic_encode import (
+from ...engine.decision import Decision
+from ...engine.errors import InvalidRequest, RxPolicyError
+from ...engine.evaluate import trace
+from ...engine.facts import normalise
+from ...engine.loading import SERVICE_DATE
+from ...engine.model import PolicyVersion
+from ...engine.store import VersionStore
+from ...formats.decisions import decision_json, error_json
+from ..diff.model import Bump, CriterionChange, DifferenceKind, SemanticDiff, Witness
+from .encode import (
     APPROVE,
     CODE_NAMES,
     FALSE,
@@ -53,8 +54,7 @@ from .semantic_encode import (
     less_favourable,
     shorter,
 )
-from .semantic_space import DosesFact
-from .store import VersionStore
+from .space import DosesFact
 
 METHOD = "z3 SMT solver, whole request space"
 MAX_KINDS = 200

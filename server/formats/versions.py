@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Group, Leaf, Node, PolicyVersion
+from ..engine.model import Group, Leaf, Node, PolicyVersion
 
 
 def value_json(value: Any) -> Any:

@@ -6,15 +6,15 @@ from collections.abc import Callable
 
 import attrs
 
-from .diff_model import VersionDiff
-from .diff_render_html import render_html
-from .diff_render_json import render_json
-from .diff_render_markdown import render_markdown
-from .diff_render_text import render_text
-from .diff_semver import declared_bump
-from .diff_structural import structural_diff
-from .model import PolicyVersion
-from .store import VersionStore
+from ...engine.model import PolicyVersion
+from ...engine.store import VersionStore
+from ..render.html_page import render_html
+from ..render.json_doc import render_json
+from ..render.markdown import render_markdown
+from ..render.text import render_text
+from .model import VersionDiff
+from .semver import declared_bump
+from .structural import structural_diff
 
 RENDERERS: dict[str, tuple[Callable[[VersionDiff], str], str]] = {
     "text": (render_text, "text/plain; charset=utf-8"),
@@ -41,7 +41,7 @@ def diff_versions(
     sem = None
     if semantic:
         # Imported here: z3 is loaded only when a proof is asked for.
-        from .semantic_diff import semantic_diff
+        from ..semantic.diff import semantic_diff
 
         sem = semantic_diff(store, old, new)
     return VersionDiff(structural_diff(old, new), sem, declared_bump(old.version, new.version))

@@ -28,9 +28,9 @@ from typing import Any
 import attrs
 import z3  # type: ignore[import-untyped]
 
-from .facts import MAX_AGENTS_PER_LINE, MAX_TABLETS_PER_DOSE
-from .loading import SERVICE_DATE
-from .model import FactSpec, Leaf, PolicyVersion
+from ...engine.facts import MAX_AGENTS_PER_LINE, MAX_TABLETS_PER_DOSE
+from ...engine.loading import SERVICE_DATE
+from ...engine.model import FactSpec, Leaf, PolicyVersion
 
 # What a version makes of the drug's own name in a list: it is dropped (facts.py).
 SELF = "<self>"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from html import escape
 from itertools import groupby
 
-from .diff_format import (
+from ..diff.model import AREA_TITLES, AREAS, Change, DifferenceKind, SemanticDiff, VersionDiff
+from ..diff.wording import (
     decision_lines,
     item_words,
     outcome_short,
@@ -18,7 +19,6 @@ from .diff_format import (
     request_yaml,
     value_words,
 )
-from .diff_model import AREA_TITLES, AREAS, Change, DifferenceKind, SemanticDiff, VersionDiff
 
 CSS = """
 :root { --add: #e6f4ea; --add-edge: #1e8e3e; --del: #fce8e6; --del-edge: #c5221f;

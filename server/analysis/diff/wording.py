@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .diff_model import Change, DifferenceKind, FieldChange
+from .model import Change, DifferenceKind, FieldChange
 
 OP_WORDS = {
     "eq": "=",

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..engine.cases import Case, CaseFileError, check, iter_case_files, load_cases
 from ..engine.errors import InvalidRequest, NotFound
-from ..engine.render import decision_json, error_json
+from ..formats.cases import Case, CaseFileError, check, iter_case_files, load_cases
+from ..formats.decisions import decision_json, error_json
 from .common import add_store_options, fail, load_store
 
 

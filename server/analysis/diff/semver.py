@@ -7,10 +7,10 @@ import json
 
 import semver
 
-from .diff_format import outcome_words
-from .diff_model import Bump, SemverVerdict
-from .model import PolicyVersion
-from .store import VersionStore
+from ...engine.model import PolicyVersion
+from ...engine.store import VersionStore
+from .model import Bump, SemverVerdict
+from .wording import outcome_words
 
 
 def declared_bump(old: str, new: str) -> Bump | None:
@@ -25,7 +25,7 @@ def declared_bump(old: str, new: str) -> Bump | None:
 
 def check_pair(store: VersionStore, old: PolicyVersion, new: PolicyVersion) -> SemverVerdict:
     # Imported here: z3 is only loaded by the commands that prove something.
-    from .semantic_diff import required_bump
+    from ..semantic.diff import required_bump
 
     required, witness = required_bump(store, old, new)
     declared = declared_bump(old.version, new.version) or "patch"

@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from .diff_format import rule_words
-from .diff_model import Area, Change, ChangeKind, FieldChange, StructuralDiff, VersionSummary
-from .model import Duration, FactSpec, Group, Leaf, Node, PolicyVersion
-from .versioninfo import value_json
+from ...engine.model import Duration, FactSpec, Group, Leaf, Node, PolicyVersion
+from ...formats.versions import value_json
+from .model import Area, Change, ChangeKind, FieldChange, StructuralDiff, VersionSummary
+from .wording import rule_words
 
 
 def summary(v: PolicyVersion) -> VersionSummary:

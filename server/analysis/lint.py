@@ -7,10 +7,10 @@ from pathlib import Path
 
 import attrs
 
-from .errors import PolicyLoadError, RxPolicyError
-from .lockfile import read_lock
-from .model import PolicyVersion
-from .store import VersionStore, load_policy_dir
+from ..engine.errors import PolicyLoadError, RxPolicyError
+from ..engine.lockfile import read_lock
+from ..engine.model import PolicyVersion
+from ..engine.store import VersionStore, load_policy_dir
 
 
 @attrs.define
@@ -61,8 +61,8 @@ def lint_root(root: Path, *, require_locked: bool = True) -> LintReport:
 def check_semver(versions: list[PolicyVersion], report: LintReport) -> None:
     """Every version against its predecessor by DOMAIN.md section 5, using the semantic diff."""
     # Imported here: z3 loads only when lint gets this far.
-    from .diff_format import kind_heading
-    from .diff_semver import check_pair, verdict_line, verdict_problem
+    from .diff.semver import check_pair, verdict_line, verdict_problem
+    from .diff.wording import kind_heading
 
     store = VersionStore({versions[0].policy_id: versions})
     for old, new in itertools.pairwise(versions):

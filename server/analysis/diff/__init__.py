@@ -1,0 +1,1 @@
+"""What changed between two versions: the change model, structural matching, semver, the document."""

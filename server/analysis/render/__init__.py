@@ -1,0 +1,1 @@
+"""Renderers of a version diff: text, Markdown, JSON and one self-contained HTML page."""

@@ -1,0 +1,1 @@
+"""Presentation of engine data: decision JSON and explanations, version views, case files, YAML."""
