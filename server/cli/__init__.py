@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 COMMANDS = (
     "evaluate",
@@ -22,11 +24,38 @@ COMMANDS = (
 )
 
 
+if TYPE_CHECKING:  # generic only in the type stubs
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsers = argparse._SubParsersAction
+
+
+class _Commands(_SubParsers):
+    """Every subcommand shows its defaults in --help, and is described even where its module
+    gave only a one-line help (the help then serves as the description)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        if "description" not in kwargs and kwargs.get("help"):
+            kwargs["description"] = kwargs["help"][:1].upper() + kwargs["help"][1:] + "."
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("rxpolicy")
+    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rxpolicy",
         description="Clinical pharmacy prior-authorization policy as versioned data.",
     )
+    parser.add_argument("--version", action="version", version=f"rxpolicy {_version()}")
+    parser.register("action", "parsers", _Commands)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         module = importlib.import_module(f"{__name__}.{name}")

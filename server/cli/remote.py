@@ -73,10 +73,10 @@ def remote_decide(args: argparse.Namespace, request: Any, with_trace: bool) -> d
             raise SystemExit(f"rxpolicy: {exc}") from None
 
 
-def remote_decider(args: argparse.Namespace) -> Callable[[Case], dict[str, Any]]:
+def remote_decider(args: argparse.Namespace, *, with_trace: bool = False) -> Callable[[Case], dict[str, Any]]:
     client = client_for(args)
 
     def decide(case: Case) -> dict[str, Any]:
-        return _decide(client, args, case.request, False)
+        return _decide(client, args, case.request, with_trace)
 
     return decide
