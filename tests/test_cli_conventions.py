@@ -101,3 +101,20 @@ def test_coverage_of_the_project_cases_is_reported_per_version(capsys: pytest.Ca
     lines = [line for line in out.splitlines() if line.startswith("coverage CP.PHAR.431 ")]
     assert len(lines) >= 5
     assert any("never reached" in line and not line.endswith(" 0 never reached") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["4.5.0", "4.5.0"], 0),
+        (["4.4.0", "4.5.0"], 1),
+        (["4.4.0", "4.5.0", "--semantic"], 1),
+        (["2.0.0", "9.9.9"], 2),
+    ],
+)
+def test_diff_exit_code(capsys: pytest.CaptureFixture[str], argv: list[str], code: int) -> None:
+    assert _run(capsys, "diff", *argv, "--exit-code")[0] == code
+
+
+def test_diff_without_exit_code_exits_0_on_differences(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(capsys, "diff", "4.4.0", "4.5.0")[0] == 0

@@ -25,14 +25,22 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--semantic", action="store_true", help="also find requests decided differently")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 1 when the versions differ (with --semantic: when some request is decided "
+        "differently), 0 when they do not, 2 on an error, as `git diff --exit-code` does",
+    )
     add_store_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # With --exit-code, 1 means "the versions differ", so a failure needs a code of its own.
+    failed = 2 if args.exit_code else 1
     store = load_store(args)
     if store is None:
-        return 1
+        return failed
     from ..analysis.diff.document import diff_document
 
     try:
@@ -41,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except NotFound as exc:
         fail(str(exc))
-        return 1
+        return failed
     except RxPolicyError as exc:
         fail(f"diff failed: {exc}")
-        return 1
+        return failed
     if args.output is None:
         print(doc.content, end="")
     else:
@@ -53,4 +61,4 @@ def run(args: argparse.Namespace) -> int:
         if doc.required_bump is not None:
             summary += f"; required bump {doc.required_bump.upper()}"
         print(summary + ")")
-    return 0
+    return 1 if args.exit_code and doc.differs else 0

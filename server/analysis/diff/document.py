@@ -33,6 +33,9 @@ class DiffDocument:
     to_version: str
     equivalent: bool | None  # None unless the semantic diff ran
     required_bump: str | None  # "major" | "minor" | "patch" when the semantic diff ran
+    # What `rxpolicy diff --exit-code` reports: with the semantic diff, whether some request is
+    # decided differently; without it, whether the versions' data differ at all.
+    differs: bool
 
 
 def diff_versions(
@@ -74,4 +77,5 @@ def diff_document(
         to_version=new.version,
         equivalent=sem.equivalent if sem is not None else None,
         required_bump=sem.required_bump if sem is not None else None,
+        differs=not sem.equivalent if sem is not None else not diff.structural.empty,
     )
