@@ -117,10 +117,3 @@ async def run_semantic_diff(job: DiffJob, timeout: float | None) -> DiffDocument
     if kind == "not_found":
         raise NotFound(str(value))
     raise DiffFailed(f"the diff process raised {value}")
-
-
-def proc_exitcode(proc: Any) -> str:
-    try:
-        return str(proc.exitcode)
-    except ValueError:  # closed
-        return "unknown"
