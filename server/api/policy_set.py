@@ -44,12 +44,7 @@ def summary(store: VersionStore) -> dict[str, Any]:
     return {
         "policies": {pid: [v.version for v in store.versions(pid)] for pid in store.policy_ids},
         "policy_set_digest": store.policy_set_digest,
-        "drafts": [
-            f"{v.policy_id} {v.version}"
-            for pid in store.policy_ids
-            for v in store.versions(pid)
-            if not v.locked
-        ],
+        "drafts": drafts(store),
     }
 
 
