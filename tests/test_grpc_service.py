@@ -455,7 +455,7 @@ def test_a_stalled_decision_log_refuses_fast_and_loses_no_record(tmp_path: Path)
                     c.evaluate(VALID)
                     ok += 1
                 except PolicyClientError as exc:
-                    refused[str(exc.code)] += 1
+                    refused[exc.code.name] += 1
                     break
         assert set(refused) == {"UNAVAILABLE"}, refused
         assert _health(srv.target) == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -172,7 +172,7 @@ class PolicyServer:
                     40,
                     cause=cause,
                     errors=[str(e) for e in exc.errors],
-                    files=sorted({e.path for e in exc.errors}),
+                    files=sorted({e.file for e in exc.errors}),
                     policy_set_digest=old.policy_set_digest,
                 )
                 return False
