@@ -460,9 +460,7 @@ def test_a_stalled_decision_log_refuses_fast_and_loses_no_record(tmp_path: Path)
         assert set(refused) == {"UNAVAILABLE"}, refused
         assert _health(srv.target) == health_pb2.HealthCheckResponse.NOT_SERVING
         with grpc.insecure_channel(srv.target) as ch, pytest.raises(grpc.RpcError) as info:
-            policy_service_pb2_grpc.PolicyServiceStub(ch).ListVersions(
-                pb.ListVersionsRequest(), timeout=10
-            )
+            policy_service_pb2_grpc.PolicyServiceStub(ch).ListVersions(pb.ListVersionsRequest(), timeout=10)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "decision log" in str(info.value.details())
 

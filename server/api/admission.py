@@ -13,7 +13,7 @@ One grpc.aio interceptor, so every rule sees only a call's metadata:
   past that). Health checks and reflection never count, so a full service still
   answers its health checks: gRPC's own global limit is not used.
 
-The drain waits on ``wait_idle``: every call admitted has ended.
+The drain waits on ``wait_quiet``: every call admitted has ended and callers stopped sending.
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ class Admission(grpc.aio.ServerInterceptor):
         self._active = 0  # calls admitted and not ended, whether their message came or not
         self._idle = asyncio.Event()
         self._idle.set()
+        self._loop = asyncio.get_running_loop()
+        self._last_call = self._loop.time()  # when a policy-service call last arrived
 
     # ------------------------------------------------------------ drain
 
@@ -91,6 +93,21 @@ class Admission(grpc.aio.ServerInterceptor):
         except TimeoutError:
             return False
         return True
+
+    async def wait_quiet(self, quiet: float, timeout: float) -> bool:
+        """Whether, within ``timeout`` seconds, every admitted call ended and no call arrived
+        for ``quiet`` seconds: callers have stopped sending (their health checks saw
+        NOT_SERVING, or they were refused), so gRPC's stop finds none it would cancel."""
+        deadline = self._loop.time() + timeout
+        while True:
+            if not await self.wait_idle(max(0.0, deadline - self._loop.time())):
+                return False
+            calm = self._loop.time() - self._last_call
+            if calm >= quiet:
+                return True
+            if self._loop.time() + quiet - calm > deadline:
+                return self._active == 0
+            await asyncio.sleep(quiet - calm)
 
     def _enter(self) -> None:
         self._active += 1
@@ -117,6 +134,7 @@ class Admission(grpc.aio.ServerInterceptor):
             return refusal(grpc.StatusCode.UNAUTHENTICATED, DENIED)
         if not method.startswith(self._prefix):
             return handler  # reflection: cheap, unlimited
+        self._last_call = self._loop.time()
         if self._refusing is not None:
             return refusal(grpc.StatusCode.UNAVAILABLE, self._refusing)
         if not self._decision_log.accepting:

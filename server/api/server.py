@@ -45,6 +45,10 @@ __all__ = ["DEFAULTS", "DEFAULT_PORT", "MiB", "PolicyServer", "ServeConfig", "Tl
 
 # gRPC's own stop, once every admitted call has ended.
 STOP_GRACE_S = 0.5
+# Calls still arriving after the refusals began come from callers that have not yet seen
+# NOT_SERVING; gRPC's stop would cancel those it has not handed over. Stop once none came
+# for this long (or the grace is over).
+QUIET_S = 0.3
 
 
 def _ms(seconds: float) -> int:
@@ -228,7 +232,7 @@ class PolicyServer:
         if self.config.shutdown_delay > 0:
             await asyncio.sleep(self.config.shutdown_delay)
         self.admission.refuse_new_calls("this server is shutting down; retry (another server, or later)")
-        finished = await self.admission.wait_idle(self.config.grace)
+        finished = await self.admission.wait_quiet(QUIET_S, self.config.grace)
         if not finished:
             event("grace ended with calls in flight; they are cancelled", 30, calls=self.admission.active)
         # What is left are health watches (clients' own health checks) and refusals on their
