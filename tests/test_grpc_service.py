@@ -366,6 +366,7 @@ def test_floods_of_calls_that_send_nothing_starve_nobody(tmp_path: Path, stream:
             never.set()
             for call in pending:
                 call.cancel()
+            await asyncio.gather(*(call.code() for call in pending))
             for ch in channels:
                 await ch.close()
         return result

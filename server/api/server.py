@@ -239,9 +239,11 @@ class PolicyServer:
         # way out: a moment for those, not the whole grace.
         await self.server.stop(STOP_GRACE_S if finished else 0)
 
-    async def wait(self) -> None:
+    async def wait(self) -> int:
+        """Until the server stopped and its decision log is written; returns how many
+        records the sink could not take within the grace."""
         await self.server.wait_for_termination()
-        await asyncio.to_thread(self.decision_log.close, self.config.grace)
+        return await asyncio.to_thread(self.decision_log.close, self.config.grace)
 
 
 async def serve_async(
@@ -249,8 +251,9 @@ async def serve_async(
     config: ServeConfig,
     *,
     on_serving: Callable[[PolicyServer], None] | None = None,
-) -> None:
-    """Serve until SIGTERM or SIGINT, then drain; SIGHUP reloads the policy directory."""
+) -> int:
+    """Serve until SIGTERM or SIGINT, then drain; SIGHUP reloads the policy directory.
+    Returns how many decision-log records could not be written."""
     server = PolicyServer(store, config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -260,8 +263,9 @@ async def serve_async(
     event("serving", host=config.host, port=server.port, **_summary(store, config))
     if on_serving is not None:
         on_serving(server)
-    await server.wait()
+    unwritten = await server.wait()
     event("stopped", port=server.port)
+    return unwritten
 
 
 def _summary(store: VersionStore, config: ServeConfig) -> dict[str, Any]:
@@ -284,8 +288,8 @@ def serve(store: VersionStore, config: ServeConfig) -> int:
     # collections stay cheap.
     gc.freeze()
     try:
-        asyncio.run(serve_async(store, config))
+        unwritten = asyncio.run(serve_async(store, config))
     except (OSError, TlsError) as exc:
         event("cannot serve", 50, error=str(exc))
         return 1
-    return 0
+    return 1 if unwritten else 0
