@@ -8,6 +8,8 @@ Every loop here is bounded in count and time; traffic goes to 127.0.0.1 only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -133,6 +135,65 @@ def test_sigkill_then_restart_leaves_no_orphan_answering(tmp_path: Path) -> None
     finally:
         assert second.stop() == 0
     assert len(second.decisions()) == 60
+
+
+def _children(pid: int) -> list[int]:
+    """The server's semantic-diff processes (multiprocessing's spawn entry point; not its
+    resource tracker, which ends by itself when the server's pipe to it closes)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    out.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _has_z3(pid: int) -> bool:
+    try:
+        return b"libz3" in Path(f"/proc/{pid}/maps").read_bytes()
+    except OSError:
+        return False
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads child processes from /proc")
+def test_a_semantic_diff_child_dies_with_a_killed_server(tmp_path: Path) -> None:
+    srv = ServerProcess(tmp_path)
+    pid = srv.proc.pid
+
+    def diff() -> None:
+        with PolicyClient(srv.target, timeout=300) as c, contextlib.suppress(PolicyClientError):
+            c.diff_versions("1.0.0", "latest", semantic=True)
+
+    caller = threading.Thread(target=diff)
+    caller.start()
+    children: list[int] = []
+    try:
+        # Once z3 is loaded the child is past its start (where it asks to die with its parent).
+        assert _wait_for(lambda: any(_has_z3(c) for c in _children(pid)))
+        children = _children(pid)
+        for child in children:  # stopped, it cannot finish on its own: only the kernel ends it
+            os.kill(child, signal.SIGSTOP)
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.wait()
+        assert _wait_for(lambda: all(_gone(c) for c in children)), children
+    finally:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        caller.join(60)
+        srv.stop()
 
 
 # ------------------------------------------------------------ 2. drafts

@@ -130,7 +130,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--decision-log",
-        default="-",
+        default=d.decision_log,
         metavar="PATH",
         help="decision log file (JSON lines, appended, created 0600); '-' standard output (default), "
         "'off' none",
