@@ -497,6 +497,78 @@ async def _no_messages() -> Any:
         yield b""  # pragma: no cover
 
 
+def _frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def _literal(name: str, value: str) -> bytes:
+    """An HPACK literal header field without indexing, new name, no Huffman (short strings)."""
+    return b"\x00" + bytes([len(name)]) + name.encode() + bytes([len(value)]) + value.encode()
+
+
+H2_DATA, H2_HEADERS, H2_RST_STREAM, H2_SETTINGS, H2_GOAWAY = 0, 1, 3, 4, 7
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+
+
+def _raw_call_ends(port: int, *, end_stream_on_headers: bool, data: bytes = b"") -> bool:
+    """One Evaluate call by hand on a raw HTTP/2 connection: HEADERS (with END_STREAM, or
+    followed by ``data`` and nothing more). Whether the server ends stream 1 (trailers
+    with END_STREAM, or RST_STREAM) before the socket's 30 s bound."""
+    headers = b"".join(
+        _literal(k, v)
+        for k, v in (
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", EVALUATE),
+            (":authority", f"127.0.0.1:{port}"),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+        )
+    )
+    flags = END_HEADERS | (END_STREAM if end_stream_on_headers else 0)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _frame(H2_SETTINGS, 0, 0))
+        sock.sendall(_frame(H2_HEADERS, flags, 1, headers) + (_frame(H2_DATA, 0, 1, data) if data else b""))
+        buffer = b""
+        for _ in range(1000):  # frames read, bounded
+            while len(buffer) < 9:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return False
+                buffer += chunk
+            length = int.from_bytes(buffer[:3], "big")
+            while len(buffer) < 9 + length:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return False
+                buffer += chunk
+            kind, frame_flags = buffer[3], buffer[4]
+            stream = int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
+            buffer = buffer[9 + length :]
+            if kind == H2_SETTINGS and not frame_flags & ACK:
+                sock.sendall(_frame(H2_SETTINGS, ACK, 0))
+            elif stream == 1 and (kind == H2_RST_STREAM or (kind == H2_HEADERS and frame_flags & END_STREAM)):
+                return True
+            elif kind == H2_GOAWAY:
+                return False
+    return False
+
+
+def test_raw_http2_calls_without_a_whole_message_are_answered(tmp_path: Path) -> None:
+    """HEADERS with END_STREAM and no message, and a DATA frame whose gRPC message is cut
+    short (its prefix says 100 bytes, 10 come): both ended by the server, and the calls
+    that hold no slot leave the one there is free."""
+    srv = ServerProcess(tmp_path, "--message-timeout", "1", "--max-concurrent-rpcs", "1")
+    truncated = b"\x00" + (100).to_bytes(4, "big") + b"\x0a" * 10
+    try:
+        assert _raw_call_ends(srv.port, end_stream_on_headers=True)
+        assert _raw_call_ends(srv.port, end_stream_on_headers=False, data=truncated)
+        assert _evaluate_raw(srv.target, VALID).decision.outcome == 1
+    finally:
+        assert srv.stop() == 0
+    assert len(srv.decisions()) == 1
+
+
 # ------------------------------------------------------------ 6. decision log
 
 
