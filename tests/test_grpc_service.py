@@ -569,6 +569,29 @@ def test_raw_http2_calls_without_a_whole_message_are_answered(tmp_path: Path) ->
     assert len(srv.decisions()) == 1
 
 
+def test_health_is_answered_when_every_slot_is_taken(tmp_path: Path) -> None:
+    srv = ServerProcess(tmp_path, "--max-concurrent-rpcs", "1")
+    release = threading.Event()
+
+    def held() -> Any:
+        yield VALID
+        release.wait(60)  # the stream, and so the one slot, stays taken
+
+    try:
+        with PolicyClient(srv.target) as c:
+            stream = c.evaluate_many(held(), batch_size=1)
+            assert next(stream).ok
+            with pytest.raises(grpc.RpcError) as info:
+                _evaluate_raw(srv.target, VALID)
+            assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert _health(srv.target) == health_pb2.HealthCheckResponse.SERVING
+            release.set()
+            assert list(stream) == []
+    finally:
+        release.set()
+        assert srv.stop() == 0
+
+
 # ------------------------------------------------------------ 6. decision log
 
 
