@@ -1,6 +1,6 @@
 """gRPC benchmark: the policy service against a bare grpcio echo service built the same
-way, side by side in one run on loopback, in one process (grpc.aio) and in several
-processes sharing the port (SO_REUSEPORT).
+way, side by side in one run on loopback, each one grpc.aio process (the process model
+of `rxpolicy serve`: more capacity is more servers).
 
     python bench/grpc_bench.py            # about two minutes on 2 cores
     python bench/grpc_bench.py --quick    # a smoke run
@@ -77,11 +77,11 @@ def _echo_handler() -> Any:
     )
 
 
-async def _serve_echo(port: int, reuse_port: bool, ready: Any) -> None:
+async def _serve_echo(port: int, ready: Any) -> None:
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
     from rxpolicy.server.api.server import ServeConfig, new_aio_server
 
-    server = new_aio_server(ServeConfig(), reuse_port=reuse_port)
+    server = new_aio_server(ServeConfig())
     server.add_generic_rpc_handlers((_echo_handler(),))
     h = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(h, server)
@@ -95,31 +95,8 @@ async def _serve_echo(port: int, reuse_port: bool, ready: Any) -> None:
     await server.wait_for_termination()
 
 
-def serve_echo(port: int, workers: int) -> None:
-    """The echo, with the process model of ``rxpolicy serve --workers N``."""
-    import multiprocessing
-
-    from rxpolicy.server.api.server import _reserve_port
-
-    if workers == 1:
-        asyncio.run(_serve_echo(port, False, lambda: print("ready", flush=True)))
-        return
-    with _reserve_port("127.0.0.1", port) as reserved:
-        port = reserved.getsockname()[1]
-        ctx = multiprocessing.get_context("fork")
-        sem = ctx.Semaphore(0)
-        procs = [
-            ctx.Process(target=lambda: asyncio.run(_serve_echo(port, True, sem.release)))
-            for _ in range(workers)
-        ]
-        for p in procs:
-            p.start()
-        for _ in procs:
-            sem.acquire()
-        print("ready", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: [os.kill(p.pid or 0, signal.SIGTERM) for p in procs])
-        for p in procs:
-            p.join()
+def serve_echo(port: int) -> None:
+    asyncio.run(_serve_echo(port, lambda: print("ready", flush=True)))
 
 
 # ------------------------------------------------------------------ load (child process)
@@ -130,8 +107,7 @@ async def _unary_load(target: str, concurrency: int, seconds: float) -> dict[str
     from rxpolicy.client._wire import evaluate_request
 
     payload = evaluate_request(REQUEST, request_id="bench").SerializeToString()
-    # Several connections, as from several client hosts: a port shared by processes
-    # spreads load by connection.
+    # Several connections, as from several client hosts.
     channels = [
         grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
         for _ in range(1 if concurrency == 1 else 8)
@@ -221,18 +197,18 @@ def _wait_serving(target: str, limit: float = 30.0) -> None:
 
 
 class Server:
-    def __init__(self, kind: str, workers: int, tmp: Path) -> None:
+    def __init__(self, kind: str, tmp: Path) -> None:
         self.port = _free_port()
         self.target = f"127.0.0.1:{self.port}"
-        self.name = f"{kind}x{workers}"
+        self.name = kind
         if kind == "policy":
             cmd = [
                 sys.executable, *CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", str(workers),
+                "--shutdown-delay", "0",
                 "--decision-log", str(tmp / f"decisions-{self.name}.jsonl"), "--log-level", "warning",
             ]  # fmt: skip
         else:
-            cmd = [sys.executable, str(HERE), "--serve-echo", str(self.port), str(workers)]
+            cmd = [sys.executable, str(HERE), "--serve-echo", str(self.port)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_serving(self.target)
 
@@ -271,13 +247,13 @@ def _run_load(*args: str) -> dict[str, Any]:
     return result
 
 
-def start_to_serving(workers: int, rounds: int) -> list[float]:
+def start_to_serving(rounds: int) -> list[float]:
     times = []
     for _ in range(rounds):
         port = _free_port()
         cmd = [
             sys.executable, *CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--decision-log", "off",
+            "--shutdown-delay", "0", "--decision-log", "off",
         ]  # fmt: skip
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -294,11 +270,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="seconds per unary measurement")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds per configuration")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--serve-echo", nargs=2, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_echo:
-        serve_echo(*args.serve_echo)
+        serve_echo(args.serve_echo)
         return
     if args.load:
         load(args.load)
@@ -311,7 +287,7 @@ def main() -> None:
     figures: dict[str, Any] = {"unary": {}, "stream": {}, "start_s": {}}
 
     with tempfile.TemporaryDirectory() as tmp:
-        servers = [Server(k, w, Path(tmp)) for k in ("policy", "echo") for w in (1, 2)]
+        servers = [Server(k, Path(tmp)) for k in ("policy", "echo")]
         try:
             samples: dict[tuple[str, int], list[dict[str, Any]]] = {}
             for _ in range(rounds):
@@ -327,7 +303,7 @@ def main() -> None:
                     k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")
                 }
             for s in servers:
-                if s.name.startswith("policy"):
+                if s.name == "policy":
                     for batch in (64, 1):
                         n = stream_n if batch > 1 else stream_n // 8
                         rs = [_run_load("stream", s.target, str(n), str(batch)) for _ in range(rounds)]
@@ -337,9 +313,8 @@ def main() -> None:
         finally:
             for s in servers:
                 s.stop()
-    for workers in (1, 2):
-        times = start_to_serving(workers, 3 if args.quick else 5)
-        figures["start_s"][f"policyx{workers}"] = {"median": statistics.median(times), "max": max(times)}
+    times = start_to_serving(3 if args.quick else 5)
+    figures["start_s"]["policy"] = {"median": statistics.median(times), "max": max(times)}
 
     print("\nunary Evaluate (median of rounds; 'vs echo' is the throughput ratio measured, 'cpu vs echo'")
     print("the ratio of server CPU per call: the throughput ratio if the server had the cores to itself)")
@@ -351,15 +326,12 @@ def main() -> None:
         name, concurrency = key.split("@")
         echo = figures["unary"][key.replace("policy", "echo")]
         ratio = cpu_ratio = ""
-        if name.startswith("policy"):
+        if name == "policy":
             ratio, cpu_ratio = f"{f['rps'] / echo['rps']:.2f}", f"{echo['cpu_us'] / f['cpu_us']:.2f}"
         print(
             f"{name:<10} {concurrency:>7} {f['rps']:>8.0f} {f['p50_ms']:>7.2f} {f['p99_ms']:>7.2f}"
             f" {f['cpu_us']:>7.0f} {ratio:>8} {cpu_ratio:>11}"
         )
-    for concurrency in ("1", "64"):
-        one, two = (figures["unary"][f"policyx{w}@{concurrency}"]["rps"] for w in (1, 2))
-        print(f"policy: 2 processes / 1 grpc.aio process at {concurrency} callers: {two / one:.2f}")
     print("\nEvaluateStream through PolicyClient.evaluate_many (decisions/s, median)")
     for key, value in figures["stream"].items():
         print(f"  {key:<22} {value:>9.0f}")

@@ -15,10 +15,21 @@ DEFAULT_TARGET = "localhost:50051"
 DEFAULT_TIMEOUT = 10.0
 MiB = 1024 * 1024
 
-# Retries of UNAVAILABLE (a server restarting, a connection refused) are gRPC's own,
-# configured here rather than hand-written: every method is a pure read, so safe.
+# Retries of UNAVAILABLE (a server draining or restarting, a connection refused) are
+# gRPC's own, configured here rather than hand-written: every method is a pure read
+# (Evaluate, EvaluateStream until its first answer, ListVersions, GetVersion,
+# DiffVersions), so safe to send again: 5 attempts (gRPC's maximum), each waiting a
+# random part of a backoff that doubles from 0.1 s.
+#
+# round_robin over every address the target resolves to ("dns:///rx.internal:50051",
+# or "ipv4:10.0.0.1:50051,10.0.0.2:50051"), with client-side health checking: a server
+# whose health turns NOT_SERVING (draining, or its decision log behind) gets no new
+# calls while the others take them, so a rolling restart loses none. With one address
+# it behaves as a single connection.
 SERVICE_CONFIG = json.dumps(
     {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "healthCheckConfig": {"serviceName": SERVICE},
         "methodConfig": [
             {
                 "name": [{"service": SERVICE}],
@@ -30,7 +41,7 @@ SERVICE_CONFIG = json.dumps(
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
 )
 

@@ -41,13 +41,23 @@ VALID = {
 class ServerProcess:
     """``rxpolicy serve --port 0`` in a subprocess; the port comes from its 'serving' log line.
 
-    One worker process unless ``args`` say otherwise: the default (one per core) would fork
-    dozens on a big CI host."""
+    No shutdown delay unless ``args`` give one: nothing balances load in front of a test
+    server, and each stop would wait for nothing."""
 
-    def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.decision_log = tmp / f"decisions-{os.getpid()}-{time.monotonic_ns()}.jsonl"
-        if "--workers" not in args:
-            args = ("--workers", "1", *args)
+    def __init__(
+        self,
+        tmp: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        port: int = 0,
+        decision_log: Path | None = None,
+        stdout: Any = subprocess.DEVNULL,
+    ) -> None:
+        self.decision_log = decision_log or tmp / f"decisions-{os.getpid()}-{time.monotonic_ns()}.jsonl"
+        if "--shutdown-delay" not in args:
+            args = ("--shutdown-delay", "0", *args)
+        if "--decision-log" not in args:
+            args = ("--decision-log", str(self.decision_log), *args)
         cmd = [
             sys.executable,
             "-c",
@@ -56,16 +66,14 @@ class ServerProcess:
             "--host",
             "127.0.0.1",
             "--port",
-            "0",
-            "--decision-log",
-            str(self.decision_log),
+            str(port),
             "--grace",
             "30",
             *args,
         ]
         self.proc = subprocess.Popen(
             cmd,
-            stdout=subprocess.DEVNULL,
+            stdout=stdout,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **(env or {})},

@@ -258,18 +258,6 @@ def test_client_does_not_import_the_server() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("workers", ["1", "3"])
-def test_worker_processes(tmp_path: Any, workers: str) -> None:
-    srv = ServerProcess(tmp_path, "--workers", workers)
-    try:
-        with PolicyClient(srv.target) as c:
-            assert {c.evaluate(VALID).outcome for _ in range(20)} == {"approve"}
-            assert all(r.ok for r in c.evaluate_many([VALID] * 300, batch_size=100))
-    finally:
-        assert srv.stop() == 0
-    assert len(srv.decisions()) == 320  # whole lines from every worker, none interleaved
-
-
 def test_decide_under_a_named_version(client: PolicyClient) -> None:
     in_force = client.evaluate(VALID)
     old = client.evaluate(VALID, version="2021-06-01")
@@ -281,7 +269,7 @@ def test_decide_under_a_named_version(client: PolicyClient) -> None:
 
 
 def test_concurrency_limit(tmp_path: Any) -> None:
-    srv = ServerProcess(tmp_path, "--workers", "1", "--max-concurrent-rpcs", "1")
+    srv = ServerProcess(tmp_path, "--max-concurrent-rpcs", "1")
     release = threading.Event()
     try:
         with PolicyClient(srv.target) as c:

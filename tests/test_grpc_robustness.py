@@ -28,6 +28,7 @@ from rxpolicy.client import (
     PolicyClientError,
     UnavailableError,
 )
+from rxpolicy.client._wire import evaluate_request
 from rxpolicy.server.engine.store import VersionStore
 from rxpolicy.v1 import facts_pb2, policy_service_pb2_grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
@@ -240,9 +241,9 @@ def test_ten_thousand_requests_from_a_hundred_callers(server: Any) -> None:
 
 def test_sigterm_during_load_loses_no_accepted_call(tmp_path: Any) -> None:
     """A call is accepted when the server starts handling it; the decision log records every
-    one. Each must reach its caller. Calls still queued inside gRPC when the drain begins
-    were never accepted: they fail UNAVAILABLE (refused) or CANCELLED (gRPC core's answer to
-    a call it had not dispatched at shutdown), are never decided, and are safe to retry."""
+    one. Each must reach its caller. Once the drain refuses new calls they fail UNAVAILABLE
+    (the client's health check sees NOT_SERVING, or the server refuses them): never
+    decided, safe to retry, and none is CANCELLED by the server's own shutdown."""
     srv = ServerProcess(tmp_path)
     ids = itertools.count()
     ok: set[str] = set()
@@ -270,8 +271,7 @@ def test_sigterm_during_load_loses_no_accepted_call(tmp_path: Any) -> None:
 
     asyncio.run(run())
     assert srv.wait() == 0
-    refused = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
-    assert {f.code for f in failures.values()} <= refused, failures
+    assert {f.code for f in failures.values()} <= {grpc.StatusCode.UNAVAILABLE}, failures
     decided = {r["request_id"] for r in srv.decisions()}
     assert decided == ok  # every call the server accepted reached its caller, and only those
     assert not decided & set(failures)
@@ -308,7 +308,12 @@ def test_health_turns_not_serving_before_calls_are_refused(tmp_path: Any) -> Non
                     break
                 time.sleep(0.01)
             assert status == health_pb2.HealthCheckResponse.NOT_SERVING
-            assert c.evaluate(VALID).outcome == "approve"  # still accepted: the drain has not begun
+            # Still accepted (the drain has not begun) from a caller that ignores health...
+            stub = policy_service_pb2_grpc.PolicyServiceStub(ch)
+            assert stub.Evaluate(evaluate_request(VALID), timeout=10).decision.outcome == 1
+            # ...while the project's client, watching health, sends no more calls there.
+            with pytest.raises(UnavailableError):
+                c.evaluate(VALID)
         assert srv.wait() == 0
         with PolicyClient(srv.target, timeout=5) as c, pytest.raises(UnavailableError):
             c.evaluate(VALID)

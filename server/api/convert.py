@@ -224,6 +224,7 @@ def version_info(v: PolicyVersion) -> version_pb2.VersionInfo:
         unmodelled=m.unmodelled,
         content_hash=v.content_hash,
         locked=v.locked,
+        draft=not v.locked,
         strengths_mg=v.strengths_mg,
     )
     if m.pt_approval is not None:

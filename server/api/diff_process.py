@@ -11,7 +11,12 @@ never touch z3 and stay in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ from ..analysis.diff.document import DiffDocument
 from ..engine.errors import NotFound
 
 _SPAWN = multiprocessing.get_context("spawn")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @attrs.frozen
@@ -59,7 +65,18 @@ def _run_job(job: DiffJob) -> DiffDocument:
     )
 
 
-def _child(job: DiffJob, conn: Connection) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this child when the server dies, however it dies (Linux's
+    PR_SET_PDEATHSIG); a server already gone by now means exit at once."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _child(job: DiffJob, conn: Connection, parent: int) -> None:
+    _die_with_parent(parent)
     try:
         try:
             reply: tuple[str, Any] = ("ok", _run_job(job))
@@ -88,7 +105,9 @@ async def run_semantic_diff(job: DiffJob, timeout: float | None) -> DiffDocument
     """The diff from a child process. Raises NotFound, DiffTimeout (the child is killed) or
     DiffFailed; a cancelled caller kills the child too."""
     mine, theirs = _SPAWN.Pipe(duplex=False)
-    proc = _SPAWN.Process(target=_child, args=(job, theirs), daemon=True, name="rxpolicy-semantic-diff")
+    proc = _SPAWN.Process(
+        target=_child, args=(job, theirs, os.getpid()), daemon=True, name="rxpolicy-semantic-diff"
+    )
     try:
         proc.start()
     finally:
@@ -117,10 +136,3 @@ async def run_semantic_diff(job: DiffJob, timeout: float | None) -> DiffDocument
     if kind == "not_found":
         raise NotFound(str(value))
     raise DiffFailed(f"the diff process raised {value}")
-
-
-def proc_exitcode(proc: Any) -> str:
-    try:
-        return str(proc.exitcode)
-    except ValueError:  # closed
-        return "unknown"

@@ -1,90 +1,62 @@
 """Server assembly: the policy service plus grpc.health.v1 and reflection, TLS or mutual
-TLS, bearer tokens, message-size and concurrency limits, and a graceful drain.
+TLS, bearer tokens, limits (admission.py), hot reload and a drain that loses no call.
 
-Drain (SIGTERM or SIGINT): health turns NOT_SERVING first; after ``shutdown_delay``
-(time for load balancers to notice) the server refuses new calls and lets in-flight
-calls finish within ``grace`` seconds; then the process exits 0.
+One process is one grpc.aio server on a port of its own (SO_REUSEPORT off: a port that
+anything else listens on is refused with "address already in use"). More capacity comes
+from more servers (replicas behind a load balancer, or the client given several
+addresses): two processes sharing a port measured no faster than one on 2 cores
+(bench/grpc_bench.py), and a single process cannot leave orphans serving an old set.
 
-One process runs one grpc.aio server. With ``workers`` > 1 the parent loads the
-policy versions once, forks that many workers before any gRPC state exists, and
-they share the port through SO_REUSEPORT; the parent forwards signals and waits. A
-worker that dies on its own (a crash, a kill) is logged, the others are drained and
-the parent exits non-zero, for the supervisor to restart the service whole.
+Reload (SIGHUP, or ``watch``): the directory is loaded again off the event loop; a valid
+set replaces the one the servicer reads in one assignment (calls in flight keep the set
+they started with), an invalid or tampered set is refused with its files named and the
+old set keeps serving.
+
+Drain (SIGTERM or SIGINT): health turns NOT_SERVING; after ``shutdown_delay`` (time for
+load balancers and clients' health checks to move away) new calls are refused with
+UNAVAILABLE; the calls already admitted finish within ``grace``; then gRPC stops (with
+nothing left in flight, nothing is cancelled) and the process exits 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import multiprocessing
-import os
 import signal
 import socket
-import sys
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import wait as wait_for_any
-from pathlib import Path
 from typing import Any
 
-import attrs
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from ..engine.errors import PolicyLoadError
 from ..engine.store import VersionStore
-from .auth import BearerTokenInterceptor
+from . import policy_set
+from .admission import Admission, Limits
+from .auth import TokenCheck
+from .config import DEFAULT_PORT, DEFAULTS, MiB, ServeConfig, TlsConfig, TlsError
 from .logs import DecisionLog, event
 from .servicer import SERVICE_NAME, PolicyServicer, generic_handler
 
-DEFAULT_PORT = 50051
-MiB = 1024 * 1024
+__all__ = ["DEFAULTS", "DEFAULT_PORT", "MiB", "PolicyServer", "ServeConfig", "TlsConfig", "TlsError", "serve"]
 
 
-@attrs.frozen
-class TlsConfig:
-    cert_chain: bytes
-    private_key: bytes
-    client_ca: bytes | None = None  # set: mutual TLS, client certificates required
-
-    @classmethod
-    def from_files(cls, cert: Path, key: Path, client_ca: Path | None = None) -> TlsConfig:
-        return cls(cert.read_bytes(), key.read_bytes(), client_ca.read_bytes() if client_ca else None)
-
-    def credentials(self) -> grpc.ServerCredentials:
-        """gRPC's server credentials; raises TlsError when gRPC refuses the certificate or key."""
-        try:
-            return grpc.ssl_server_credentials(
-                [(self.private_key, self.cert_chain)],
-                root_certificates=self.client_ca,
-                require_client_auth=self.client_ca is not None,
-            )
-        except (RuntimeError, ValueError, TypeError) as exc:
-            raise TlsError(f"TLS certificate or key invalid: {type(exc).__name__}") from None
+# gRPC's own stop, once every admitted call has ended.
+STOP_GRACE_S = 0.5
+# Calls still arriving after the refusals began come from callers that have not yet seen
+# NOT_SERVING; gRPC's stop would cancel those it has not handed over. Stop once none came
+# for this long (or the grace is over).
+QUIET_S = 0.3
 
 
-class TlsError(Exception):
-    """The TLS certificate, key or client CA cannot be used (not a listening problem)."""
-
-
-@attrs.frozen
-class ServeConfig:
-    host: str = "[::]"
-    port: int = DEFAULT_PORT
-    workers: int = 1
-    tls: TlsConfig | None = None
-    tokens: tuple[str, ...] = ()
-    max_receive_bytes: int = 4 * MiB
-    max_send_bytes: int = 64 * MiB
-    max_concurrent_rpcs: int = 1000
-    max_streams_per_connection: int = 256
-    grace: float = 15.0
-    shutdown_delay: float = 0.0
-    decision_log: str | None = "-"
-    reflection: bool = True
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
 
 
 def new_aio_server(
-    config: ServeConfig, *, reuse_port: bool, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    config: ServeConfig, *, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
 ) -> grpc.aio.Server:
     """A grpc.aio server with the limits of ``config`` (also used to build the benchmark's echo)."""
     return grpc.aio.server(
@@ -93,23 +65,49 @@ def new_aio_server(
             ("grpc.max_receive_message_length", config.max_receive_bytes),
             ("grpc.max_send_message_length", config.max_send_bytes),
             ("grpc.max_concurrent_streams", config.max_streams_per_connection),
-            ("grpc.so_reuseport", 1 if reuse_port else 0),
+            # Off: a second server on a used port must fail, not share it.
+            ("grpc.so_reuseport", 0),
+            ("grpc.keepalive_time_ms", _ms(config.keepalive_s)),
+            ("grpc.keepalive_timeout_ms", _ms(config.keepalive_timeout_s)),
+            ("grpc.max_connection_idle_ms", _ms(config.max_connection_idle_s)),
+            ("grpc.max_connection_age_ms", _ms(config.max_connection_age_s)),
+            ("grpc.max_connection_age_grace_ms", _ms(config.max_connection_age_grace_s)),
         ],
-        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
 
 
-class PolicyServer:
-    """One grpc.aio server in this process."""
+def _listen_problem(host: str, port: int) -> str:
+    """Why gRPC could not bind: ask the kernel the same question with a plain socket."""
+    bare = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC does
+            probe.bind((bare, port))
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return "refused by gRPC (in use, or not permitted)"
 
-    def __init__(self, store: VersionStore, config: ServeConfig, *, reuse_port: bool = False) -> None:
-        self.store = store
+
+class PolicyServer:
+    """One grpc.aio server in this process. Build it inside the running event loop."""
+
+    def __init__(self, store: VersionStore, config: ServeConfig) -> None:
         self.config = config
-        self.decision_log = DecisionLog.open(config.decision_log)
+        self._loop = asyncio.get_running_loop()
+        self.decision_log = DecisionLog.open(
+            config.decision_log, capacity=config.decision_log_buffer, on_pressure=self._log_pressure
+        )
         self.health = health.aio.HealthServicer()
-        interceptors = [BearerTokenInterceptor(config.tokens)] if config.tokens else []
-        self.server = new_aio_server(config, reuse_port=reuse_port, interceptors=interceptors)
-        self.server.add_generic_rpc_handlers((generic_handler(PolicyServicer(store, self.decision_log)),))
+        self.servicer = PolicyServicer(store, self.decision_log)
+        self.admission = Admission(
+            SERVICE_NAME,
+            Limits(config.max_concurrent_rpcs, config.message_timeout, config.stream_idle_timeout),
+            TokenCheck(config.tokens) if config.tokens else None,
+            self.decision_log,
+        )
+        self.server = new_aio_server(config, interceptors=[self.admission])
+        self.server.add_generic_rpc_handlers((generic_handler(self.servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if config.reflection:
             reflection.enable_server_reflection(
@@ -125,173 +123,173 @@ class PolicyServer:
         except RuntimeError:  # grpc's "failed to bind"
             self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on {address} (in use, or not permitted)")
+            self.decision_log.close(1.0)
+            raise OSError(f"cannot listen on {address}: {_listen_problem(config.host, config.port)}")
         self._draining = False
-        self._drain_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()  # held, so they are not collected
+        self._reloading = asyncio.Lock()
 
-    def request_drain(self) -> None:
-        """From a signal handler: start the drain once, holding the task so it is not collected."""
-        if self._drain_task is None:
-            self._drain_task = asyncio.get_running_loop().create_task(self.drain())
+    @property
+    def store(self) -> VersionStore:
+        return self.servicer.store
+
+    def _spawn(self, work: Any) -> None:
+        task = self._loop.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ health
+
+    def _log_pressure(self, _pressed: bool) -> None:
+        """From the decision log's writer thread (or this loop): health follows its state."""
+        self._loop.call_soon_threadsafe(lambda: self._spawn(self._update_health()))
+
+    async def _update_health(self) -> None:
+        if self._draining:
+            return
+        codes = health_pb2.HealthCheckResponse
+        status = codes.SERVING if self.decision_log.accepting else codes.NOT_SERVING
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, status)
 
     async def start(self) -> None:
         await self.server.start()
-        for service in ("", SERVICE_NAME):
-            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        await self._update_health()
+        if self.config.watch:
+            self._spawn(self._watch())
+
+    # ------------------------------------------------------------ reload
+
+    def request_reload(self) -> None:
+        """From a signal handler (SIGHUP)."""
+        self._spawn(self.reload("SIGHUP"))
+
+    async def reload(self, cause: str) -> bool:
+        """Load the directory again; returns whether a new set now serves."""
+        async with self._reloading:
+            old = self.store
+            try:
+                new = await asyncio.to_thread(policy_set.load_served, old.root, self.config.allow_drafts)
+            except PolicyLoadError as exc:
+                event(
+                    "reload refused: the old policy set keeps serving",
+                    40,
+                    cause=cause,
+                    errors=[str(e) for e in exc.errors],
+                    files=sorted({e.file for e in exc.errors}),
+                    policy_set_digest=old.policy_set_digest,
+                )
+                return False
+            except policy_set.DraftsRefused as exc:
+                event(
+                    "reload refused: the old policy set keeps serving",
+                    40,
+                    cause=cause,
+                    errors=[str(exc)],
+                    files=exc.files,
+                    policy_set_digest=old.policy_set_digest,
+                )
+                return False
+            if new.policy_set_digest == old.policy_set_digest:
+                event("reload: policy set unchanged", cause=cause, policy_set_digest=old.policy_set_digest)
+                return False
+            self.servicer.replace_store(new)
+            event(
+                "reloaded",
+                cause=cause,
+                previous_policy_set_digest=old.policy_set_digest,
+                **policy_set.summary(new),
+            )
+            return True
+
+    async def _watch(self) -> None:
+        root = self.store.root
+        seen = await asyncio.to_thread(policy_set.fingerprint, root)
+        while not self._draining:
+            await asyncio.sleep(self.config.watch_interval)
+            now = await asyncio.to_thread(policy_set.fingerprint, root)
+            if now != seen:
+                seen = now
+                await self.reload("watch")
+
+    # ------------------------------------------------------------ drain
+
+    def request_drain(self) -> None:
+        """From a signal handler: start the drain once."""
+        if not self._draining:
+            self._spawn(self.drain())
 
     async def drain(self) -> None:
         if self._draining:
             return
         self._draining = True
-        event("draining: health NOT_SERVING, in-flight calls finish", grace_s=self.config.grace)
+        event(
+            "draining: health NOT_SERVING, in-flight calls finish",
+            grace_s=self.config.grace,
+            shutdown_delay_s=self.config.shutdown_delay,
+        )
         await self.health.enter_graceful_shutdown()
         if self.config.shutdown_delay > 0:
             await asyncio.sleep(self.config.shutdown_delay)
-        await self.server.stop(self.config.grace)
+        self.admission.refuse_new_calls("this server is shutting down; retry (another server, or later)")
+        finished = await self.admission.wait_quiet(QUIET_S, self.config.grace)
+        if not finished:
+            event("grace ended with calls in flight; they are cancelled", 30, calls=self.admission.active)
+        # What is left are health watches (clients' own health checks) and refusals on their
+        # way out: a moment for those, not the whole grace.
+        await self.server.stop(STOP_GRACE_S if finished else 0)
 
-    async def wait(self) -> None:
+    async def wait(self) -> int:
+        """Until the server stopped and its decision log is written; returns how many
+        records the sink could not take within the grace."""
         await self.server.wait_for_termination()
-        self.decision_log.close()
-
-
-def _summary(store: VersionStore, config: ServeConfig) -> dict[str, Any]:
-    return {
-        "policies": {pid: [v.version for v in store.versions(pid)] for pid in store.policy_ids},
-        "tls": "mutual" if config.tls and config.tls.client_ca else ("server" if config.tls else "off"),
-        "auth": "bearer" if config.tokens else "off",
-        "workers": config.workers,
-        "max_receive_bytes": config.max_receive_bytes,
-        "max_concurrent_rpcs": config.max_concurrent_rpcs,
-    }
+        return await asyncio.to_thread(self.decision_log.close, self.config.grace)
 
 
 async def serve_async(
     store: VersionStore,
     config: ServeConfig,
     *,
-    reuse_port: bool = False,
-    on_serving: Callable[[int], None] | None = None,
-    announce: bool = True,
-) -> None:
-    """Serve until SIGTERM or SIGINT, then drain."""
-    server = PolicyServer(store, config, reuse_port=reuse_port)
+    on_serving: Callable[[PolicyServer], None] | None = None,
+) -> int:
+    """Serve until SIGTERM or SIGINT, then drain; SIGHUP reloads the policy directory.
+    Returns how many decision-log records could not be written."""
+    server = PolicyServer(store, config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.request_drain)
+    loop.add_signal_handler(signal.SIGHUP, server.request_reload)
     await server.start()
-    if announce:
-        event("serving", host=config.host, port=server.port, **_summary(store, config))
+    event("serving", host=config.host, port=server.port, **_summary(store, config))
     if on_serving is not None:
-        on_serving(server.port)
-    await server.wait()
+        on_serving(server)
+    unwritten = await server.wait()
     event("stopped", port=server.port)
+    return unwritten
 
 
-def _reserve_port(host: str, port: int) -> socket.socket:
-    """A socket holding the port (bound, not listening, SO_REUSEPORT), so every worker gets
-    the same one even when 0 asked for any free port. Close it once the workers are gone."""
-    bare = host.strip("[]")
-    try:
-        sock = socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET, socket.SOCK_STREAM)
-    except OSError:  # no IPv6 on this host: gRPC listens on IPv4 for [::] too
-        sock, bare = socket.socket(socket.AF_INET, socket.SOCK_STREAM), "0.0.0.0"
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((bare, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _worker(store: VersionStore, config: ServeConfig, ready: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards SIGTERM
-    try:
-        asyncio.run(
-            serve_async(store, config, reuse_port=True, on_serving=lambda _p: ready.release(), announce=False)
-        )
-    except (OSError, TlsError) as exc:
-        event("worker cannot serve", 50, error=str(exc))
-        sys.exit(1)
+def _summary(store: VersionStore, config: ServeConfig) -> dict[str, Any]:
+    return {
+        **policy_set.summary(store),
+        "policies_dir": str(store.root) if store.root is not None else "(packaged)",
+        "tls": "mutual" if config.tls and config.tls.client_ca else ("server" if config.tls else "off"),
+        "auth": "bearer" if config.tokens else "off",
+        "watch": config.watch,
+        "max_receive_bytes": config.max_receive_bytes,
+        "max_concurrent_rpcs": config.max_concurrent_rpcs,
+        "shutdown_delay_s": config.shutdown_delay,
+        "grace_s": config.grace,
+    }
 
 
 def serve(store: VersionStore, config: ServeConfig) -> int:
     """Run the server in the foreground (``rxpolicy serve``); returns the exit code."""
     # The store lives as long as the server: take it out of the collector's sight, so
-    # collections stay cheap and forked workers do not copy its pages by touching them.
+    # collections stay cheap.
     gc.freeze()
-    if config.workers <= 1:
-        try:
-            asyncio.run(serve_async(store, config))
-        except (OSError, TlsError) as exc:
-            event("cannot serve", 50, error=str(exc))
-            return 1
-        return 0
     try:
-        reserved = _reserve_port(config.host, config.port)
-    except OSError as exc:
-        event("cannot serve", 50, error=f"cannot listen on {config.host}:{config.port}: {exc.strerror}")
+        unwritten = asyncio.run(serve_async(store, config))
+    except (OSError, TlsError) as exc:
+        event("cannot serve", 50, error=str(exc))
         return 1
-    with reserved:
-        port = reserved.getsockname()[1]
-        cfg = attrs.evolve(config, port=port)
-        ctx = multiprocessing.get_context("fork")
-        ready = ctx.Semaphore(0)
-        workers = [
-            ctx.Process(target=_worker, args=(store, cfg, ready), daemon=False) for _ in range(config.workers)
-        ]
-        for w in workers:
-            w.start()
-
-        stopping: list[bool] = []  # set once a SIGTERM is forwarded: workers exit on purpose
-
-        def forward(signum: int, _frame: Any) -> None:
-            stopping.append(True)
-            for w in workers:
-                if w.pid is not None and w.is_alive():
-                    os.kill(w.pid, signal.SIGTERM)
-
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGINT, forward)
-        for _ in workers:
-            while not ready.acquire(timeout=0.5):
-                if not all(w.is_alive() for w in workers):
-                    forward(signal.SIGTERM, None)
-                    for w in workers:
-                        w.join()
-                    return 1
-        event(
-            "serving",
-            host=config.host,
-            port=port,
-            worker_pids=[w.pid for w in workers],
-            **_summary(store, config),
-        )
-        crashed = _supervise(workers, stopping, forward)
-    event("stopped", port=port)
-    if crashed or any(w.exitcode != 0 for w in workers):
-        return 1  # a negative exit code (killed by a signal) counts too
-    return 0
-
-
-def _supervise(workers: list[Any], stopping: list[bool], forward: Callable[[int, Any], None]) -> bool:
-    """Wait for every worker. One that exits before a SIGTERM asked it to is logged and the
-    others are drained; returns whether that happened."""
-    crashed = False
-    running = {w.sentinel: w for w in workers}
-    while running:
-        for sentinel in wait_for_any(list(running)):
-            w = running.pop(sentinel)
-            w.join()
-            if not stopping:
-                crashed = True
-                event(
-                    "worker exited unexpectedly; draining the others",
-                    50,
-                    worker_pid=w.pid,
-                    exitcode=w.exitcode,
-                )
-                forward(signal.SIGTERM, None)
-            elif w.exitcode != 0:
-                event("worker exited with an error", 40, worker_pid=w.pid, exitcode=w.exitcode)
-    return crashed
+    return 1 if unwritten else 0

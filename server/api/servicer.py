@@ -29,6 +29,7 @@ from ..engine.decision import Decision
 from ..engine.errors import FieldViolation, InvalidRequest, NotFound
 from ..engine.store import VersionStore
 from . import convert, status
+from .admission import CallEnded
 from .diff_process import DiffFailed, DiffJob, DiffTimeout, run_semantic_diff
 from .logs import DecisionLog, event
 
@@ -96,13 +97,19 @@ class PolicyServicer:
     def __init__(
         self, store: VersionStore, decision_log: DecisionLog, *, semantic_diffs: int = SEMANTIC_DIFFS
     ) -> None:
-        self.store = store
         self.decision_log = decision_log
         self._new_id = _RequestIds()
         self._semantic_slots = asyncio.Semaphore(max(1, semantic_diffs))
+        self.replace_store(store)
+
+    def replace_store(self, store: VersionStore) -> None:
+        """Serve another version set from the next call on. Each call reads ``self.store``
+        once and keeps what it read, so a call in flight finishes under its own set; the
+        event loop runs no call between these two assignments."""
         self._known_fields = _REQUEST_FIELDS | {
             name for pid in store.policy_ids for v in store.versions(pid) for name in v.facts
         }
+        self.store = store
 
     # ------------------------------------------------------------ deciding
 
@@ -111,7 +118,7 @@ class PolicyServicer:
         rid = request.request_id
         return rid if 0 < len(rid) <= MAX_REQUEST_ID_CHARS else self._new_id()
 
-    def _decide(self, request: pb.EvaluateRequest) -> Decision:
+    def _decide(self, store: VersionStore, request: pb.EvaluateRequest) -> Decision:
         if len(request.request_id) > MAX_REQUEST_ID_CHARS:
             raise InvalidRequest(
                 [
@@ -129,8 +136,8 @@ class PolicyServicer:
         if request.HasField("as_known_on"):
             as_known_on = convert.parse_request_date("as_known_on", request.as_known_on)
         policy_id = request.policy_id or None
-        version = self.store.resolve(request.version, policy_id) if request.HasField("version") else None
-        return self.store.decide(
+        version = store.resolve(request.version, policy_id) if request.HasField("version") else None
+        return store.decide(
             convert.facts_mapping(request.facts),
             policy_id=policy_id,
             as_known_on=as_known_on,
@@ -142,10 +149,12 @@ class PolicyServicer:
         # An unknown fact's name is the caller's text; it might be anything, so not logged.
         return [v.field if v.field in self._known_fields else "(unknown field)" for v in violations]
 
-    def _decide_logged(self, request: pb.EvaluateRequest, rid: str, log: list[dict[str, Any]]) -> Decision:
+    def _decide_logged(
+        self, store: VersionStore, request: pb.EvaluateRequest, rid: str, log: list[dict[str, Any]]
+    ) -> Decision:
         """Decide, adding the decision-log record; engine errors are recorded and re-raised."""
         try:
-            decision = self._decide(request)
+            decision = self._decide(store, request)
         except InvalidRequest as exc:
             log.append(
                 DecisionLog.error_record(rid, "INVALID_ARGUMENT", self._loggable_fields(exc.violations))
@@ -157,11 +166,13 @@ class PolicyServicer:
         log.append(DecisionLog.decision_record(rid, decision))
         return decision
 
-    def _result(self, request: pb.EvaluateRequest, log: list[dict[str, Any]]) -> pb.EvaluateResult:
+    def _result(
+        self, store: VersionStore, request: pb.EvaluateRequest, log: list[dict[str, Any]]
+    ) -> pb.EvaluateResult:
         """One request of a stream: a decision or an error result, never an exception."""
         rid = self._request_id(request)
         try:
-            decision = self._decide_logged(request, rid, log)
+            decision = self._decide_logged(store, request, rid, log)
         except InvalidRequest as exc:
             return pb.EvaluateResult(request_id=rid, error=status.request_error(exc))
         except NotFound as exc:
@@ -175,40 +186,68 @@ class PolicyServicer:
             )
         return pb.EvaluateResult(request_id=rid, decision=convert.decision_message(decision))
 
+    def _log_when_done(self, context: Any, records: list[dict[str, Any]]) -> None:
+        """Write the call's records once it has ended, saying so when the caller never got
+        its answer (cancelled, or past its deadline)."""
+
+        def done(ended: Any) -> None:
+            if ended.cancelled():
+                for record in records:
+                    record["delivered"] = False
+            self.decision_log.write(records)
+
+        context.add_done_callback(done)
+
     async def Evaluate(self, request: pb.EvaluateRequest, context: Any) -> pb.EvaluateResponse:
+        store = self.store
         rid = self._request_id(request)
         log: list[dict[str, Any]] = []
         try:
-            decision = self._decide_logged(request, rid, log)
+            decision = self._decide_logged(store, request, rid, log)
         finally:
-            self.decision_log.write(log)
+            self._log_when_done(context, log)
         return pb.EvaluateResponse(request_id=rid, decision=convert.decision_message(decision))
 
     async def EvaluateStream(
         self, requests: AsyncIterator[pb.EvaluateStreamRequest | Undecodable], context: Any
     ) -> AsyncIterator[pb.EvaluateStreamResponse]:
+        store = self.store  # one set for the whole stream
         async for batch in requests:
             log: list[dict[str, Any]] = []
-            if isinstance(batch, Undecodable):
-                rid = self._new_id()
-                log.append(DecisionLog.error_record(rid, "INVALID_ARGUMENT", ["request"]))
-                undecodable = status.request_error(status.undecodable())
-                response = pb.EvaluateStreamResponse(
-                    results=[pb.EvaluateResult(request_id=rid, error=undecodable)]
-                )
-            elif len(batch.requests) > MAX_STREAM_BATCH:
-                response = pb.EvaluateStreamResponse(results=[self._oversized(len(batch.requests), log)])
-            else:
-                results: list[pb.EvaluateResult] = []
-                for start in range(0, len(batch.requests), STREAM_SLICE):
-                    if start:
-                        # A long batch must not starve other callers on this event loop.
-                        await asyncio.sleep(0)
-                    results += [self._result(r, log) for r in batch.requests[start : start + STREAM_SLICE]]
-                response = pb.EvaluateStreamResponse(results=results)
-            self.decision_log.write(log)
-            yield response
+            delivered = False
+            try:
+                response = await self._batch(store, batch, log)
+                yield response
+                delivered = True
+            finally:
+                # Decided, answered or not: every record is kept, marked when undelivered.
+                if not delivered:
+                    for record in log:
+                        record["delivered"] = False
+                self.decision_log.write(log)
             await asyncio.sleep(0)
+
+    async def _batch(
+        self, store: VersionStore, batch: pb.EvaluateStreamRequest | Undecodable, log: list[dict[str, Any]]
+    ) -> pb.EvaluateStreamResponse:
+        if isinstance(batch, Undecodable):
+            rid = self._new_id()
+            log.append(DecisionLog.error_record(rid, "INVALID_ARGUMENT", ["request"]))
+            undecodable = status.request_error(status.undecodable())
+            response = pb.EvaluateStreamResponse(
+                results=[pb.EvaluateResult(request_id=rid, error=undecodable)]
+            )
+        elif len(batch.requests) > MAX_STREAM_BATCH:
+            response = pb.EvaluateStreamResponse(results=[self._oversized(len(batch.requests), log)])
+        else:
+            results: list[pb.EvaluateResult] = []
+            for start in range(0, len(batch.requests), STREAM_SLICE):
+                if start:
+                    # A long batch must not starve other callers on this event loop.
+                    await asyncio.sleep(0)
+                results += [self._result(store, r, log) for r in batch.requests[start : start + STREAM_SLICE]]
+            response = pb.EvaluateStreamResponse(results=results)
+        return response
 
     def _oversized(self, count: int, log: list[dict[str, Any]]) -> pb.EvaluateResult:
         """One error result for a whole message with too many requests; the stream goes on."""
@@ -223,21 +262,25 @@ class PolicyServicer:
     # ------------------------------------------------------------ versions
 
     async def ListVersions(self, request: pb.ListVersionsRequest, context: Any) -> pb.ListVersionsResponse:
-        versions = self.store.versions(request.policy_id or None)
+        store = self.store
+        versions = store.versions(request.policy_id or None)
         return pb.ListVersionsResponse(
-            policy_id=versions[0].policy_id, versions=[convert.version_info(v) for v in versions]
+            policy_id=versions[0].policy_id,
+            versions=[convert.version_info(v) for v in versions],
+            policy_set_digest=store.policy_set_digest,
         )
 
     async def GetVersion(self, request: pb.GetVersionRequest, context: Any) -> pb.GetVersionResponse:
+        store = self.store
         policy_id = request.policy_id or None
         selector = request.WhichOneof("selector")
         if selector == "in_force_on":
             day = convert.parse_request_date("in_force_on", request.in_force_on)
-            version = self.store.resolve(day.isoformat(), policy_id)
+            version = store.resolve(day.isoformat(), policy_id)
         elif selector == "version" and request.version.strip():
-            version = self.store.resolve(request.version, policy_id)
+            version = store.resolve(request.version, policy_id)
         else:
-            version = self.store.resolve("latest", policy_id)
+            version = store.resolve("latest", policy_id)
         return pb.GetVersionResponse(version=convert.version_message(version))
 
     async def DiffVersions(self, request: pb.DiffVersionsRequest, context: Any) -> pb.DiffVersionsResponse:
@@ -251,12 +294,13 @@ class PolicyServicer:
         if problems or fmt is None:
             raise InvalidRequest(problems)
         try:
+            store = self.store
             if request.semantic:
-                doc = await self._semantic_diff(request, fmt, context.time_remaining())
+                doc = await self._semantic_diff(store, request, fmt, context.time_remaining())
             else:
                 work = functools.partial(
                     diff_document,
-                    self.store,
+                    store,
                     request.from_ref,
                     request.to_ref,
                     policy_id=request.policy_id or None,
@@ -283,14 +327,14 @@ class PolicyServicer:
         return out
 
     async def _semantic_diff(
-        self, request: pb.DiffVersionsRequest, fmt: str, timeout: float | None
+        self, store: VersionStore, request: pb.DiffVersionsRequest, fmt: str, timeout: float | None
     ) -> DiffDocument:
         """In a child process (diff_process.py), at most SEMANTIC_DIFFS at once, killed at the
         deadline. The refs are resolved here, so an unknown one costs no process."""
         pid = request.policy_id or None
-        old = self.store.resolve(request.from_ref, pid)
-        new = self.store.resolve(request.to_ref, pid)
-        root = self.store.root
+        old = store.resolve(request.from_ref, pid)
+        new = store.resolve(request.to_ref, pid)
+        root = store.root
         job = DiffJob(
             root=str(root.resolve()) if root is not None else None,
             policy_id=old.policy_id,
@@ -382,7 +426,7 @@ def guarded_stream(
         try:
             async for response in method(requests, context):
                 yield response
-        except (asyncio.CancelledError, grpc.aio.AbortError):
+        except (asyncio.CancelledError, grpc.aio.AbortError, CallEnded):
             raise
         except Exception:
             if context.done():  # the call is over: nobody to tell, and not worth an error line

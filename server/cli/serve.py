@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..api.auth import TOKENS_ENV, read_tokens
+from ..api.config import DEFAULTS
 from .common import fail
-
-TOKENS_ENV = "RXPOLICY_TOKENS"
 
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -34,25 +33,35 @@ def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def _usable_cpus() -> int:
-    """CPUs this process may run on (a container's or taskset's limit), not the host's count."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, at least 0, not {text}")
+    return value
+
+
+_seconds.__name__ = "seconds"
 
 
 def register(sub: Any) -> None:
+    d = DEFAULTS
     p = sub.add_parser(
         "serve",
         help="serve decisions over gRPC (rxpolicy.v1.PolicyService, health, reflection)",
-        description="Serve rxpolicy.v1.PolicyService with grpc.health.v1 and server reflection. "
-        "Logs are JSON lines on standard error; the decision log (one JSON line per decision, "
-        "never a fact value) goes to standard output unless --decision-log says otherwise. "
-        "SIGTERM drains: health turns NOT_SERVING, new calls are refused, in-flight calls finish.",
+        description="Serve rxpolicy.v1.PolicyService with grpc.health.v1 and server reflection, in "
+        "one process (run several servers for more capacity). Only published versions "
+        "(in versions.lock) decide unless --allow-drafts. Logs are JSON lines on standard error; "
+        "the decision log (one JSON line per decision, never a fact value) goes to standard output "
+        "unless --decision-log says otherwise. SIGHUP reloads the policy directory; SIGTERM "
+        "drains: health NOT_SERVING, --shutdown-delay, then new calls are refused with "
+        "UNAVAILABLE while admitted calls finish within --grace.",
     )
-    p.add_argument("--host", default="[::]", help="address to listen on (default: all, [::])")
+    p.add_argument("--host", default=d.host, help=f"address to listen on (default: all, {d.host})")
     p.add_argument(
-        "--port", type=_int_in(0, 65535), default=50051, help="port (default 50051; 0: any free port)"
+        "--port", type=_int_in(0, 65535), default=d.port, help=f"port (default {d.port}; 0: any free port)"
     )
     p.add_argument(
         "--policies",
@@ -61,12 +70,14 @@ def register(sub: Any) -> None:
         help="directory of policy version directories (default: the packaged versions)",
     )
     p.add_argument(
-        "--workers",
-        type=_int_in(1),
-        default=_usable_cpus(),
-        metavar="N",
-        help="grpc.aio server processes sharing the port (default: one per usable core, %(default)s here; "
-        "several processes measured faster than one on 2 cores, see bench/grpc_bench.py)",
+        "--allow-drafts",
+        action="store_true",
+        help="serve version files not in versions.lock too; every decision under one says draft",
+    )
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload when a file under the policy directory changes (as SIGHUP does)",
     )
     p.add_argument("--tls-cert", type=Path, metavar="PEM", help="server certificate chain (enables TLS)")
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="server private key")
@@ -81,45 +92,60 @@ def register(sub: Any) -> None:
         f"(or set {TOKENS_ENV}, comma-separated)",
     )
     p.add_argument(
-        "--max-message-bytes", type=_int_in(1), default=4 * 1024 * 1024, help="largest request accepted"
+        "--max-message-bytes", type=_int_in(1), default=d.max_receive_bytes, help="largest request accepted"
     )
     p.add_argument(
         "--max-concurrent-rpcs",
         type=_int_in(1),
-        default=1000,
-        help="calls in progress at once; more: RESOURCE_EXHAUSTED",
+        default=d.max_concurrent_rpcs,
+        help=f"policy-service calls being decided at once (default {d.max_concurrent_rpcs}); more get "
+        "RESOURCE_EXHAUSTED; health checks never count",
     )
     p.add_argument(
-        "--grace", type=float, default=15.0, help="seconds in-flight calls get to finish on SIGTERM"
+        "--message-timeout",
+        type=_seconds,
+        default=d.message_timeout,
+        metavar="S",
+        help=f"seconds a call may wait for its request message (default {d.message_timeout:g})",
+    )
+    p.add_argument(
+        "--stream-idle-timeout",
+        type=_seconds,
+        default=d.stream_idle_timeout,
+        metavar="S",
+        help=f"seconds a stream may wait for its next message (default {d.stream_idle_timeout:g})",
+    )
+    p.add_argument(
+        "--grace",
+        type=_seconds,
+        default=d.grace,
+        help=f"seconds admitted calls get to finish on SIGTERM (default {d.grace:g})",
     )
     p.add_argument(
         "--shutdown-delay",
-        type=float,
-        default=0.0,
-        help="seconds between health NOT_SERVING and refusing new calls on SIGTERM",
+        type=_seconds,
+        default=d.shutdown_delay,
+        help=f"seconds between health NOT_SERVING and refusing new calls on SIGTERM (default "
+        f"{d.shutdown_delay:g}: load balancers and clients' health checks move away first)",
     )
     p.add_argument(
         "--decision-log",
-        default="-",
+        default=d.decision_log,
         metavar="PATH",
-        help="decision log file (JSON lines, appended); '-' standard output (default), 'off' none",
+        help="decision log file (JSON lines, appended, created 0600); '-' standard output (default), "
+        "'off' none",
+    )
+    p.add_argument(
+        "--decision-log-buffer",
+        type=_int_in(1),
+        default=d.decision_log_buffer,
+        metavar="N",
+        help=f"records that may wait for a slow decision-log sink before new calls are refused "
+        f"(default {d.decision_log_buffer})",
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--no-reflection", action="store_true", help="do not offer server reflection")
     p.set_defaults(func=run)
-
-
-def _tokens(args: argparse.Namespace) -> tuple[str, ...]:
-    tokens: list[str] = []
-    if args.token_file is not None:
-        for line in args.token_file.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                tokens.append(line)
-        if not tokens:
-            raise ValueError(f"{args.token_file} holds no token")
-    tokens += [t.strip() for t in os.environ.get(TOKENS_ENV, "").split(",") if t.strip()]
-    return tuple(tokens)
 
 
 def _tls_problem(cert: Path, key: Path, client_ca: Path | None) -> str | None:
@@ -150,6 +176,7 @@ def _reason(exc: ssl.SSLError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..api.logs import configure_logging
+    from ..api.policy_set import DraftsRefused, check_published
     from ..api.server import ServeConfig, TlsConfig, serve
     from .common import load_store
 
@@ -161,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         fail("--tls-client-ca needs --tls-cert and --tls-key")
         return 2
     try:
-        tokens = _tokens(args)
+        tokens = read_tokens(args.token_file)
         tls = TlsConfig.from_files(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
     except (OSError, ValueError) as exc:
         fail(str(exc))
@@ -174,17 +201,26 @@ def run(args: argparse.Namespace) -> int:
     store = load_store(args)
     if store is None:
         return 1
+    try:
+        check_published(store, args.allow_drafts)
+    except DraftsRefused as exc:
+        fail(str(exc))
+        return 1
     config = ServeConfig(
         host=args.host,
         port=args.port,
-        workers=args.workers,
         tls=tls,
         tokens=tokens,
         max_receive_bytes=args.max_message_bytes,
         max_concurrent_rpcs=args.max_concurrent_rpcs,
+        message_timeout=args.message_timeout,
+        stream_idle_timeout=args.stream_idle_timeout,
         grace=args.grace,
         shutdown_delay=args.shutdown_delay,
         decision_log=None if args.decision_log == "off" else args.decision_log,
+        decision_log_buffer=args.decision_log_buffer,
         reflection=not args.no_reflection,
+        allow_drafts=args.allow_drafts,
+        watch=args.watch,
     )
     return serve(store, config)

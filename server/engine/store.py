@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
+import hashlib
 import itertools
 from collections.abc import Mapping
 from importlib import resources
@@ -129,6 +131,16 @@ class VersionStore:
         return cls(loaded, root)
 
     # ------------------------------------------------------------ lookups
+
+    @functools.cached_property
+    def policy_set_digest(self) -> str:
+        """One sha256 over every loaded version's content hash (with its policy id and
+        version), so replicas can be checked to serve the same set."""
+        digest = hashlib.sha256()
+        for pid in sorted(self._compiled):
+            for c in self._compiled[pid]:
+                digest.update(f"{pid} {c.version.version} {c.version.content_hash}\n".encode())
+        return digest.hexdigest()
 
     @property
     def policy_ids(self) -> list[str]:
