@@ -25,7 +25,6 @@ from typing import Any
 
 from rxpolicy.server.engine.dates import approved_through
 from rxpolicy.server.engine.errors import InvalidRequest
-from rxpolicy.server.engine.facts import normalise
 from rxpolicy.server.engine.store import VersionStore
 from rxpolicy.server.formats.cases import iter_case_files, load_cases
 
@@ -252,7 +251,7 @@ def main() -> int:
     for r in requests:
         moved = dict(r, service_date=dt.date(2025, 6, 2).isoformat())
         try:
-            facts_list.append(normalise(v2025.version, moved, v2025.measures))
+            facts_list.append(v2025.normalise(moved))
         except InvalidRequest:
             continue
     disagreements = 0

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from rxpolicy.server.engine.errors import InvalidRequest
-from rxpolicy.server.engine.facts import normalise
+from rxpolicy.server.engine.facts import NormalisationPlan, normalise
 from rxpolicy.server.engine.store import VersionStore
 
 BASE = {"service_date": "2025-06-02", "line_of_business": "medicaid", "request_type": "initial"}
@@ -25,7 +25,8 @@ MEASURES = frozenset(
 
 
 def _norm(store: VersionStore, **facts: Any) -> dict[str, Any]:
-    return normalise(store.resolve("4.5.0"), {**BASE, **facts}, MEASURES)
+    version = store.resolve("4.5.0")
+    return normalise(version, {**BASE, **facts}, NormalisationPlan.of(version, MEASURES))
 
 
 def _fields(store: VersionStore, **facts: Any) -> tuple[str, ...]:
@@ -106,7 +107,12 @@ def test_every_bad_field_is_reported_at_once(store: VersionStore) -> None:
 
 def test_unavailable_strength_says_which_were_available(store: VersionStore) -> None:
     with pytest.raises(InvalidRequest) as info:
-        normalise(store.resolve("4.4.0"), {**BASE, "doses": [{"tablets": 6, "strength_mg": 10}]}, MEASURES)
+        version = store.resolve("4.4.0")
+        normalise(
+            version,
+            {**BASE, "doses": [{"tablets": 6, "strength_mg": 10}]},
+            NormalisationPlan.of(version, MEASURES),
+        )
     message = info.value.violations[0].description
     assert "10 mg" in message and "20 mg, 40 mg, 50 mg, 60 mg" in message
 

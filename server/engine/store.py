@@ -20,7 +20,7 @@ import semver
 from .decision import Decision
 from .errors import FieldViolation, InvalidRequest, NotFound, PolicyFileError, PolicyLoadError
 from .evaluate import CompiledVersion
-from .facts import clip, normalise, parse_date
+from .facts import capped, clip, parse_date, violations
 from .loading import SERVICE_DATE, iter_version_files, load_version_file
 from .lockfile import read_lock
 from .model import PolicyVersion
@@ -205,8 +205,9 @@ class VersionStore:
         if not isinstance(request, Mapping):
             raise InvalidRequest([FieldViolation("request", "must be a mapping of fact names to values")])
         compiled = self._policy(policy_id)
-        service_date, problem = parse_date(SERVICE_DATE, request.get(SERVICE_DATE))
-        if request.get(SERVICE_DATE) is None:
+        raw_date = request.get(SERVICE_DATE)
+        service_date, problem = parse_date(SERVICE_DATE, raw_date)
+        if raw_date is None:
             problem = FieldViolation(SERVICE_DATE, "is required")
         chosen: CompiledVersion | None = None
         if version is not None:
@@ -223,16 +224,10 @@ class VersionStore:
                 )
         if chosen is None:
             # Report the other fields' problems too, checked against the latest version.
-            others: list[FieldViolation] = []
-            try:
-                normalise(
-                    compiled[-1].version,
-                    {k: v for k, v in request.items() if k != SERVICE_DATE} | {SERVICE_DATE: "2000-01-01"},
-                    frozenset(),
-                )
-            except InvalidRequest as exc:
-                others = list(exc.violations)
             assert problem is not None
+            others = capped(violations(compiled[-1].version, request, besides=SERVICE_DATE))
             raise InvalidRequest([problem, *others])
-        facts = normalise(chosen.version, request, chosen.measures)
+        # The date chose the version; it is not parsed again. (Under a named version an
+        # invalid date is reported in its place among the other fields.)
+        facts = chosen.normalise(request, {SERVICE_DATE: service_date} if service_date is not None else None)
         return chosen.decide(facts, with_trace=with_trace)
