@@ -96,16 +96,30 @@ def check_sequence(directory: Path, versions: list[PolicyVersion]) -> list[Polic
 
 
 class VersionStore:
-    def __init__(self, versions: Mapping[str, list[PolicyVersion]], root: Path | None = None) -> None:
+    """``default_policy``: the policy a call that names none is decided under; without it,
+    the only policy loaded (several loaded and none named: such a call is NOT_FOUND)."""
+
+    def __init__(
+        self,
+        versions: Mapping[str, list[PolicyVersion]],
+        root: Path | None = None,
+        default_policy: str | None = None,
+    ) -> None:
         self.root = root  # where the versions were loaded from; None: the packaged default
         self._compiled: dict[str, list[CompiledVersion]] = {
             pid: [CompiledVersion(v) for v in sorted(vs, key=lambda v: v.effective)]
             for pid, vs in versions.items()
         }
         self._dates = {pid: [c.version.effective for c in cs] for pid, cs in self._compiled.items()}
+        if default_policy is not None and default_policy not in self._compiled:
+            raise NotFound(
+                f"the default policy {clip(default_policy)!r} is not loaded "
+                f"(loaded: {', '.join(self.policy_ids)})"
+            )
+        self._default = default_policy
 
     @classmethod
-    def load(cls, root: Path | None = None) -> VersionStore:
+    def load(cls, root: Path | None = None, *, default_policy: str | None = None) -> VersionStore:
         """Load every policy directory under ``root`` (default: the packaged versions)."""
         directory = root or packaged_root()
         if not directory.is_dir():
@@ -126,7 +140,7 @@ class VersionStore:
             loaded[versions[0].policy_id] = versions
         if errors:
             raise PolicyLoadError(errors)
-        return cls(loaded, root)
+        return cls(loaded, root, default_policy)
 
     # ------------------------------------------------------------ lookups
 
@@ -135,8 +149,14 @@ class VersionStore:
         return sorted(self._compiled)
 
     def default_policy(self) -> str:
+        """The policy a call that names none is decided under."""
+        if self._default is not None:
+            return self._default
         if len(self._compiled) != 1:
-            raise NotFound(f"several policies are loaded ({', '.join(self.policy_ids)}); name one")
+            raise NotFound(
+                f"several policies are loaded ({', '.join(self.policy_ids)}); name one, "
+                "or choose a default policy"
+            )
         return next(iter(self._compiled))
 
     def _policy(self, policy_id: str | None) -> list[CompiledVersion]:
