@@ -141,3 +141,32 @@ def test_a_long_unknown_field_name_is_clipped(store: VersionStore) -> None:
     with pytest.raises(InvalidRequest) as info:
         _norm(store, **{"x" * 20000: 1})
     assert len(info.value.violations[0].field) < 80
+
+
+def test_no_version_in_force_still_reports_every_other_field_once(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        store.decide({"service_date": "2019-07-15", "request_type": "initial", "member_age": -1})
+    fields = info.value.fields
+    assert fields[0] == "service_date" and fields.count("service_date") == 1
+    assert set(fields) == {"service_date", "member_age", "line_of_business"}
+
+
+def test_a_missing_service_date_is_reported_with_the_other_fields(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        store.decide({"line_of_business": "medicaid", "request_type": "initial", "diagnosis": "x"})
+    assert info.value.fields == ("service_date", "diagnosis")
+    assert info.value.violations[0].description == "is required"
+
+
+def test_under_a_named_version_a_bad_date_is_reported_among_the_fields(store: VersionStore) -> None:
+    version = store.resolve("4.5.0")
+    with pytest.raises(InvalidRequest) as info:
+        store.decide({**BASE, "member_age": -1, "service_date": "2025-02-30"}, version=version)
+    assert set(info.value.fields) == {"member_age", "service_date"}
+
+
+def test_the_plan_derives_exactly_what_the_criteria_read(store: VersionStore) -> None:
+    for version in store.versions():
+        compiled = store.compiled(version)
+        assert {d.path for d in compiled.plan.derived} == compiled.measures
+        assert set(compiled.plan.required) == {n for n, s in version.facts.items() if s.required}
