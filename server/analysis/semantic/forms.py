@@ -60,21 +60,24 @@ class Operand(Protocol):
     def is_one_of(self, values: Iterable[Any]) -> Any:
         """The value equals one of ``values`` (criterion values, as normalised by the loader)."""
 
+    def is_none_of(self, values: Iterable[Any]) -> Any:
+        """The value equals none of ``values``."""
+
     def number(self) -> Any:
         """The value as a z3 integer (EncodingError when it is not a number)."""
 
 
 OPERATOR_FORMS: Mapping[str, Callable[[Operand, Any], Any]] = {
     "eq": lambda x, c: x.is_one_of([c]),
-    "ne": lambda x, c: z3.Not(x.is_one_of([c])),
+    "ne": lambda x, c: x.is_none_of([c]),
     "lt": lambda x, c: x.number() < c,
     "le": lambda x, c: x.number() <= c,
     "gt": lambda x, c: x.number() > c,
     "ge": lambda x, c: x.number() >= c,
     "in": lambda x, c: x.is_one_of(c),
-    "not_in": lambda x, c: z3.Not(x.is_one_of(c)),
+    "not_in": lambda x, c: x.is_none_of(c),
     "set_equals_any": lambda x, c: x.is_one_of(c),
-    "set_not_equals_any": lambda x, c: z3.Not(x.is_one_of(c)),
+    "set_not_equals_any": lambda x, c: x.is_none_of(c),
 }
 
 
@@ -92,7 +95,12 @@ def _sum(terms: Sequence[Any]) -> Any:
     return z3.Sum(list(terms)) if terms else z3.IntVal(0)
 
 
-def _largest(used: Sequence[Any], values: Sequence[Any]) -> Any:
+def _total(used: Sequence[Any], quantity: Callable[[int], Any]) -> Any:
+    return _sum([z3.If(u, quantity(i), 0) for i, u in enumerate(used)])
+
+
+def _largest(used: Sequence[Any], quantity: Callable[[int], Any]) -> Any:
+    values = [quantity(i) for i in range(len(used))]
     best = values[0]  # slot 0 is used whenever the fact is present
     for u, v in zip(used[1:], values[1:], strict=True):
         best = z3.If(z3.And(u, v > best), v, best)
@@ -122,8 +130,9 @@ DOSE_QUANTITY_FORMS: Mapping[str, Callable[[DoseSlots, int], Any]] = {
     "tablets": lambda doses, i: doses.tablets[i],
     "days": lambda _doses, _i: 1,
 }
-AGGREGATE_FORMS: Mapping[str, Callable[[Sequence[Any], Sequence[Any]], Any]] = {
-    "sum": lambda used, values: _sum([z3.If(u, v, 0) for u, v in zip(used, values, strict=True)]),
+# An aggregate over the used slots of a quantity of slot i.
+AGGREGATE_FORMS: Mapping[str, Callable[[Sequence[Any], Callable[[int], Any]], Any]] = {
+    "sum": _total,
     "max": _largest,
 }
 LINE_MEASURE_FORMS: Mapping[str, Callable[[PriorLines, int, str], Any]] = {
@@ -140,7 +149,7 @@ def dose_measure_form(measure: Measure) -> Callable[[DoseSlots], Any]:
         raise EncodingError(f"dose measure {measure.name} has no z3 form") from None
 
     def form(doses: DoseSlots) -> Any:
-        return aggregate(doses.used, [quantity(doses, i) for i in range(len(doses.used))])
+        return aggregate(doses.used, lambda i: quantity(doses, i))
 
     return form
 

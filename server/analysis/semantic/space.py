@@ -109,6 +109,10 @@ class _Value:
         hits = [self.term == self.constant(v) for v in values]
         return hits[0] if len(hits) == 1 else _or(hits)
 
+    def is_none_of(self, values: Iterable[Any]) -> Any:
+        misses = [self.term != self.constant(v) for v in values]
+        return misses[0] if len(misses) == 1 else _and(misses)
+
     def number(self) -> Any:
         if self.what != "number":
             raise EncodingError(f"a {self.what} is compared as a number")
@@ -124,6 +128,9 @@ class _Members:
 
     def is_one_of(self, values: Iterable[Any]) -> Any:
         return _or([self.equals(v) for v in values])
+
+    def is_none_of(self, values: Iterable[Any]) -> Any:
+        return z3.Not(self.is_one_of(values))
 
     def number(self) -> Any:
         raise EncodingError(f"a {self.what} is compared as a number")
@@ -190,6 +197,9 @@ class _Terms:
 
     def is_one_of(self, values: Iterable[Any]) -> Any:
         return self.fact.member(self.side, values)
+
+    def is_none_of(self, values: Iterable[Any]) -> Any:
+        return z3.Not(self.is_one_of(values))
 
     def number(self) -> Any:
         raise EncodingError(f"the term {self.fact.name} is compared as a number")
