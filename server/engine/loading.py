@@ -132,6 +132,13 @@ class _Builder:
     def error(self, path: str, reason: str) -> None:
         self.errors.append(PolicyFileError(self.file, path, reason))
 
+    def claim_key(self, key: str, path: str) -> None:
+        """Keys are what the diff matches criteria by: each names one node in the file."""
+        if key in self.keys:
+            self.error(f"{path}.key", f"key '{key}' is used twice (also at {self.keys[key]})")
+        else:
+            self.keys[key] = path
+
     # ---------------------------------------------------------------- facts
 
     def facts(self) -> dict[str, FactSpec]:
@@ -190,10 +197,7 @@ class _Builder:
         self, raw: Mapping[str, Any], path: str, specs: Mapping[str, FactSpec], agents: Mapping[str, Agent]
     ) -> Node:
         key = raw["key"]
-        if key in self.keys:
-            self.error(f"{path}.key", f"key '{key}' is used twice (also at {self.keys[key]})")
-        else:
-            self.keys[key] = path
+        self.claim_key(key, path)
         for mode in ("all", "any"):
             if mode in raw:
                 children = tuple(
@@ -297,15 +301,11 @@ class _Builder:
         out = []
         for i, raw in enumerate(self.doc["referrals"]):
             path = f"referrals[{i}]"
-            if raw["key"] in self.keys:
-                self.error(f"{path}.key", f"key '{raw['key']}' is used twice")
-            self.keys[raw["key"]] = path
+            self.claim_key(raw["key"], path)
             rules = []
             for j, rule in enumerate(raw["rules"]):
                 rpath = f"{path}.rules[{j}]"
-                if rule["key"] in self.keys:
-                    self.error(f"{rpath}.key", f"key '{rule['key']}' is used twice")
-                self.keys[rule["key"]] = rpath
+                self.claim_key(rule["key"], rpath)
                 when = rule.get("when")
                 node = self.node(when, f"{rpath}.when", specs, agents) if when is not None else None
                 self._check_keyed(raw["keyed_by"], list(rule["refer_to"]), f"{rpath}.refer_to", specs)

@@ -97,7 +97,22 @@ def _count(terms: Sequence[Any]) -> Any:
     return _sum([z3.If(t, 1, 0) for t in terms])
 
 
-class _Value:
+class _Operand:
+    """A leaf's operand (forms.Operand): subclasses say how it equals a criterion value."""
+
+    what = "value"
+
+    def is_one_of(self, values: Iterable[Any]) -> Any:
+        raise NotImplementedError
+
+    def is_none_of(self, values: Iterable[Any]) -> Any:
+        return z3.Not(self.is_one_of(values))
+
+    def number(self) -> Any:
+        raise EncodingError(f"a {self.what} is compared as a number")
+
+
+class _Value(_Operand):
     """A leaf's operand that is a single z3 term (a number or a yes/no)."""
 
     def __init__(self, term: Any, constant: Callable[[Any], Any], what: str) -> None:
@@ -119,21 +134,16 @@ class _Value:
         return self.term
 
 
-class _Members:
-    """A leaf's operand that is one of finitely many values (a term, a set of agents)."""
+class _Members(_Operand):
+    """A leaf's operand that is a set of agents: equal to one of the criterion's sets."""
 
-    def __init__(self, equals: Callable[[Any], Any], what: str) -> None:
+    what = "list of agents"
+
+    def __init__(self, equals: Callable[[Any], Any]) -> None:
         self.equals = equals
-        self.what = what
 
     def is_one_of(self, values: Iterable[Any]) -> Any:
         return _or([self.equals(v) for v in values])
-
-    def is_none_of(self, values: Iterable[Any]) -> Any:
-        return z3.Not(self.is_one_of(values))
-
-    def number(self) -> Any:
-        raise EncodingError(f"a {self.what} is compared as a number")
 
 
 def _number(term: Any) -> Operand:
@@ -188,8 +198,10 @@ def _measure(leaf: Leaf, fact_type: str) -> tuple[Measure, str]:
     return measure, argument
 
 
-class _Terms:
+class _Terms(_Operand):
     """An enum fact as a leaf's operand: which spelling was sent, read by one version."""
+
+    what = "term"
 
     def __init__(self, fact: EnumFact, side: int) -> None:
         self.fact = fact
@@ -197,12 +209,6 @@ class _Terms:
 
     def is_one_of(self, values: Iterable[Any]) -> Any:
         return self.fact.member(self.side, values)
-
-    def is_none_of(self, values: Iterable[Any]) -> Any:
-        return z3.Not(self.is_one_of(values))
-
-    def number(self) -> Any:
-        raise EncodingError(f"the term {self.fact.name} is compared as a number")
 
 
 class EnumFact(SymFact):
@@ -397,7 +403,7 @@ class TermsFact(SymFact):
         return _and([self._term_present(side, t) == z3.BoolVal(t in terms) for t in sorted(known | terms)])
 
     def operand(self, side: int, leaf: Leaf) -> Operand:
-        return _Members(lambda group: self.equals(side, group), "list of agents")
+        return _Members(lambda group: self.equals(side, group))
 
     def complexity(self) -> Any:
         return self.length
