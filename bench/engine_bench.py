@@ -23,9 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 from rxpolicy.server.engine.dates import approved_through
 from rxpolicy.server.engine.errors import InvalidRequest
-from rxpolicy.server.engine.facts import normalise
+from rxpolicy.server.engine.model import Leaf, PolicyVersion
 from rxpolicy.server.engine.store import VersionStore
 from rxpolicy.server.formats.cases import iter_case_files, load_cases
 
@@ -38,26 +39,36 @@ Result = tuple[str, tuple[str, ...], tuple[str, ...], int | None]
 # ----------------------------------------------------------------------------------------
 # The 2025 criteria of CP.PHAR.431 written by hand, three-valued (None = unknown), over the
 # same normalised facts the engine evaluates. This is the baseline an engineer would write
-# without a policy engine.
+# without a policy engine; its term lists (the B-cell diagnoses, the regimens) are read
+# from the 2025 version's criteria rather than copied.
 
-B_CELL = {
-    "dlbcl",
-    "dlbcl_transformed_follicular",
-    "dlbcl_transformed_indolent",
-    "high_grade_b_cell_lymphoma",
-    "hiv_related_dlbcl",
-    "primary_effusion_lymphoma",
-    "hhv8_positive_dlbcl",
-    "monomorphic_ptld_b_cell",
-}
-BVD = frozenset({"bortezomib", "dexamethasone"})
-DARA = {
-    frozenset({"daratumumab", "dexamethasone"}),
-    frozenset({"daratumumab_hyaluronidase", "dexamethasone"}),
-}
-KD = frozenset({"carfilzomib", "dexamethasone"})
-PD = frozenset({"pomalidomide", "dexamethasone"})
-DEX = frozenset({"dexamethasone"})
+
+@attrs.frozen
+class Terms:
+    b_cell: frozenset[str]
+    bvd: frozenset[str]
+    dara: frozenset[frozenset[str]]
+    kd: frozenset[str]
+    pd: frozenset[str]
+    dex: frozenset[str]
+
+    @classmethod
+    def of(cls, version: PolicyVersion) -> Terms:
+        nodes = version.nodes()
+
+        def value(key: str) -> Any:
+            node = nodes[key]
+            assert isinstance(node, Leaf), key
+            return node.value
+
+        return cls(
+            b_cell=frozenset(value("cont.dose.bcell.diagnosis")),
+            bvd=value("mm.regimen.bvd")[0],
+            dara=frozenset(value("mm.regimen.dara_dex")),
+            kd=value("mm.regimen.kd")[0],
+            pd=value("mm.regimen.pd.combination")[0],
+            dex=value("mm.regimen.penta.combination")[0],
+        )
 
 
 def _and(*values: bool | None) -> bool | None:
@@ -76,137 +87,143 @@ def _cmp(value: Any, test: Callable[[Any], bool]) -> bool | None:
     return None if value is None else test(value)
 
 
-def handwritten_2025(f: dict[str, Any]) -> Result:
-    get = f.get
-    dx, lob, rt = get("diagnosis"), f["line_of_business"], f["request_type"]
-    generic = _or(
-        _cmp(get("product"), lambda v: v == "selinexor"),
-        _cmp(get("generic_available"), lambda v: v is False),
-        _cmp(get("generic_contraindicated"), lambda v: v is True),
-    )
-    combo = get("combination")
-    weekly_mg, weekly_tab = get("doses.weekly_mg"), get("doses.weekly_tablets")
-    evidence = _cmp(get("dose_evidence_submitted"), lambda v: v is True)
-    mm_limit = _or(
-        _and(
-            _cmp(combo, lambda c: c == BVD),
-            _cmp(weekly_mg, lambda v: v <= 100),
-            _cmp(weekly_tab, lambda v: v <= 5),
-        ),
-        _and(
-            _cmp(combo, lambda c: c != BVD),
-            _cmp(weekly_mg, lambda v: v <= 160),
-            _cmp(weekly_tab, lambda v: v <= 8),
-        ),
-    )
-    bcell_limit = _and(_cmp(weekly_mg, lambda v: v <= 120), _cmp(weekly_tab, lambda v: v <= 6))
-    if dx is None:
-        return ("pend", (), ("diagnosis",), None)
-    if rt == "initial" and (dx == "multiple_myeloma" or dx in B_CELL):
-        prescriber = _or(
-            _cmp(get("prescriber_specialty"), lambda v: v in ("oncology", "hematology")),
-            _cmp(get("specialist_consulted"), lambda v: v is True),
+def handwritten_2025(terms: Terms) -> Callable[[dict[str, Any]], Result]:
+    """The hand-written decision function, over the term lists of the 2025 version."""
+    B_CELL, BVD, DARA, KD, PD, DEX = terms.b_cell, terms.bvd, terms.dara, terms.kd, terms.pd, terms.dex
+
+    def decide(f: dict[str, Any]) -> Result:
+        get = f.get
+        dx, lob, rt = get("diagnosis"), f["line_of_business"], f["request_type"]
+        generic = _or(
+            _cmp(get("product"), lambda v: v == "selinexor"),
+            _cmp(get("generic_available"), lambda v: v is False),
+            _cmp(get("generic_contraindicated"), lambda v: v is True),
         )
-        age = _cmp(get("member_age"), lambda v: v >= 18)
-        if dx == "multiple_myeloma":
-            status = _cmp(get("disease_status"), lambda v: v in ("relapsed", "refractory", "progressive"))
-            count = get("prior_therapies.count")
-            pi = get("prior_therapies.molecules_in_class.proteasome_inhibitor")
-            imid = get("prior_therapies.molecules_in_class.immunomodulatory_agent")
-            cd38 = get("prior_therapies.molecules_in_class.anti_cd38_antibody")
-            regimen = _or(
+        combo = get("combination")
+        weekly_mg, weekly_tab = get("doses.weekly_mg"), get("doses.weekly_tablets")
+        evidence = _cmp(get("dose_evidence_submitted"), lambda v: v is True)
+        mm_limit = _or(
+            _and(
                 _cmp(combo, lambda c: c == BVD),
-                _cmp(combo, lambda c: c in DARA),
-                _cmp(combo, lambda c: c == KD),
-                _and(
-                    _cmp(combo, lambda c: c == PD),
-                    _cmp(count, lambda v: v >= 2),
-                    _cmp(imid, lambda v: v >= 1),
-                    _cmp(pi, lambda v: v >= 1),
-                ),
-                _and(
-                    _cmp(combo, lambda c: c == DEX),
-                    _cmp(count, lambda v: v >= 4),
-                    _cmp(pi, lambda v: v >= 2),
-                    _cmp(imid, lambda v: v >= 2),
-                    _cmp(cd38, lambda v: v >= 1),
-                ),
+                _cmp(weekly_mg, lambda v: v <= 100),
+                _cmp(weekly_tab, lambda v: v <= 5),
+            ),
+            _and(
+                _cmp(combo, lambda c: c != BVD),
+                _cmp(weekly_mg, lambda v: v <= 160),
+                _cmp(weekly_tab, lambda v: v <= 8),
+            ),
+        )
+        bcell_limit = _and(_cmp(weekly_mg, lambda v: v <= 120), _cmp(weekly_tab, lambda v: v <= 6))
+        if dx is None:
+            return ("pend", (), ("diagnosis",), None)
+        if rt == "initial" and (dx == "multiple_myeloma" or dx in B_CELL):
+            prescriber = _or(
+                _cmp(get("prescriber_specialty"), lambda v: v in ("oncology", "hematology")),
+                _cmp(get("specialist_consulted"), lambda v: v is True),
             )
-            criteria = [
-                ("I.A.2", prescriber),
-                ("I.A.3", age),
-                ("I.A.4", generic),
-                ("I.A.5", status),
-                ("I.A.6", regimen),
-                ("I.A.7", _or(mm_limit, evidence)),
-            ]
+            age = _cmp(get("member_age"), lambda v: v >= 18)
+            if dx == "multiple_myeloma":
+                status = _cmp(get("disease_status"), lambda v: v in ("relapsed", "refractory", "progressive"))
+                count = get("prior_therapies.count")
+                pi = get("prior_therapies.molecules_in_class.proteasome_inhibitor")
+                imid = get("prior_therapies.molecules_in_class.immunomodulatory_agent")
+                cd38 = get("prior_therapies.molecules_in_class.anti_cd38_antibody")
+                regimen = _or(
+                    _cmp(combo, lambda c: c == BVD),
+                    _cmp(combo, lambda c: c in DARA),
+                    _cmp(combo, lambda c: c == KD),
+                    _and(
+                        _cmp(combo, lambda c: c == PD),
+                        _cmp(count, lambda v: v >= 2),
+                        _cmp(imid, lambda v: v >= 1),
+                        _cmp(pi, lambda v: v >= 1),
+                    ),
+                    _and(
+                        _cmp(combo, lambda c: c == DEX),
+                        _cmp(count, lambda v: v >= 4),
+                        _cmp(pi, lambda v: v >= 2),
+                        _cmp(imid, lambda v: v >= 2),
+                        _cmp(cd38, lambda v: v >= 1),
+                    ),
+                )
+                criteria = [
+                    ("I.A.2", prescriber),
+                    ("I.A.3", age),
+                    ("I.A.4", generic),
+                    ("I.A.5", status),
+                    ("I.A.6", regimen),
+                    ("I.A.7", _or(mm_limit, evidence)),
+                ]
+                reads = {
+                    "I.A.2": ("prescriber_specialty", "specialist_consulted"),
+                    "I.A.3": ("member_age",),
+                    "I.A.4": ("product", "generic_available", "generic_contraindicated"),
+                    "I.A.5": ("disease_status",),
+                    "I.A.6": ("combination", "prior_therapies"),
+                    "I.A.7": ("combination", "doses", "dose_evidence_submitted"),
+                }
+            else:
+                status = _cmp(get("disease_status"), lambda v: v in ("relapsed", "refractory", "progressive"))
+                prior = _cmp(get("prior_therapies.count"), lambda v: v >= 2)
+                criteria = [
+                    ("I.B.2", prescriber),
+                    ("I.B.3", age),
+                    ("I.B.4", generic),
+                    ("I.B.5", status),
+                    ("I.B.6", prior),
+                    ("I.B.7", _or(bcell_limit, evidence)),
+                ]
+                reads = {
+                    "I.B.2": ("prescriber_specialty", "specialist_consulted"),
+                    "I.B.3": ("member_age",),
+                    "I.B.4": ("product", "generic_available", "generic_contraindicated"),
+                    "I.B.5": ("disease_status",),
+                    "I.B.6": ("prior_therapies",),
+                    "I.B.7": ("doses", "dose_evidence_submitted"),
+                }
+            months = 6
+        elif rt == "continuation" and (dx == "multiple_myeloma" or dx in B_CELL):
+            receiving = _or(
+                _cmp(get("receiving_via_plan_benefit"), lambda v: v is True),
+                _cmp(get("days_on_therapy"), lambda v: v >= 30),
+            )
+            response = _cmp(get("positive_response"), lambda v: v is True)
+            dose = _or(
+                _cmp(get("dose_increase"), lambda v: v is False),
+                _and(dx == "multiple_myeloma", mm_limit),
+                _and(dx in B_CELL, bcell_limit),
+                evidence,
+            )
+            criteria = [("II.A.1", receiving), ("II.A.2", response), ("II.A.3", generic), ("II.A.4", dose)]
             reads = {
-                "I.A.2": ("prescriber_specialty", "specialist_consulted"),
-                "I.A.3": ("member_age",),
-                "I.A.4": ("product", "generic_available", "generic_contraindicated"),
-                "I.A.5": ("disease_status",),
-                "I.A.6": ("combination", "prior_therapies"),
-                "I.A.7": ("combination", "doses", "dose_evidence_submitted"),
+                "II.A.1": ("receiving_via_plan_benefit", "days_on_therapy"),
+                "II.A.2": ("positive_response",),
+                "II.A.3": ("product", "generic_available", "generic_contraindicated"),
+                "II.A.4": ("dose_increase", "combination", "doses", "dose_evidence_submitted"),
             }
+            months = 12
         else:
-            status = _cmp(get("disease_status"), lambda v: v in ("relapsed", "refractory", "progressive"))
-            prior = _cmp(get("prior_therapies.count"), lambda v: v >= 2)
-            criteria = [
-                ("I.B.2", prescriber),
-                ("I.B.3", age),
-                ("I.B.4", generic),
-                ("I.B.5", status),
-                ("I.B.6", prior),
-                ("I.B.7", _or(bcell_limit, evidence)),
-            ]
-            reads = {
-                "I.B.2": ("prescriber_specialty", "specialist_consulted"),
-                "I.B.3": ("member_age",),
-                "I.B.4": ("product", "generic_available", "generic_contraindicated"),
-                "I.B.5": ("disease_status",),
-                "I.B.6": ("prior_therapies",),
-                "I.B.7": ("doses", "dose_evidence_submitted"),
-            }
-        months = 6
-    elif rt == "continuation" and (dx == "multiple_myeloma" or dx in B_CELL):
-        receiving = _or(
-            _cmp(get("receiving_via_plan_benefit"), lambda v: v is True),
-            _cmp(get("days_on_therapy"), lambda v: v >= 30),
-        )
-        response = _cmp(get("positive_response"), lambda v: v is True)
-        dose = _or(
-            _cmp(get("dose_increase"), lambda v: v is False),
-            _and(dx == "multiple_myeloma", mm_limit),
-            _and(dx in B_CELL, bcell_limit),
-            evidence,
-        )
-        criteria = [("II.A.1", receiving), ("II.A.2", response), ("II.A.3", generic), ("II.A.4", dose)]
-        reads = {
-            "II.A.1": ("receiving_via_plan_benefit", "days_on_therapy"),
-            "II.A.2": ("positive_response",),
-            "II.A.3": ("product", "generic_available", "generic_contraindicated"),
-            "II.A.4": ("dose_increase", "combination", "doses", "dose_evidence_submitted"),
-        }
-        months = 12
-    else:
-        label, formulary = get("label_change_within_6_months"), get("on_formulary")
-        if label is None:
-            return ("pend", (), ("label_change_within_6_months",), None)
-        if label and formulary is None and lob != "commercial":
-            return ("pend", (), ("on_formulary",), None)
-        return ("refer", (), (), None)
-    unmet = tuple(cite for cite, value in criteria if value is False)
-    if unmet:
-        return ("deny", unmet, (), None)
-    unknown = [cite for cite, value in criteria if value is None]
-    if unknown:
-        missing = tuple(dict.fromkeys(fact for cite in unknown for fact in reads[cite] if fact not in f))
-        return ("pend", (), missing, None)
-    if lob == "commercial":
-        asked = get("requested_months")
-        months = min(12, asked) if asked else 12
-    approved_through(f["service_date"], months)
-    return ("approve", (), (), months)
+            label, formulary = get("label_change_within_6_months"), get("on_formulary")
+            if label is None:
+                return ("pend", (), ("label_change_within_6_months",), None)
+            if label and formulary is None and lob != "commercial":
+                return ("pend", (), ("on_formulary",), None)
+            return ("refer", (), (), None)
+        unmet = tuple(cite for cite, value in criteria if value is False)
+        if unmet:
+            return ("deny", unmet, (), None)
+        unknown = [cite for cite, value in criteria if value is None]
+        if unknown:
+            missing = tuple(dict.fromkeys(fact for cite in unknown for fact in reads[cite] if fact not in f))
+            return ("pend", (), missing, None)
+        if lob == "commercial":
+            asked = get("requested_months")
+            months = min(12, asked) if asked else 12
+        approved_through(f["service_date"], months)
+        return ("approve", (), (), months)
+
+    return decide
 
 
 # ----------------------------------------------------------------------------------------
@@ -248,17 +265,18 @@ def main() -> int:
 
     # Evaluator alone: every request's facts, normalised under the 2025 version.
     v2025 = store.compiled(store.resolve("4.5.0"))
+    handwritten = handwritten_2025(Terms.of(v2025.version))
     facts_list = []
     for r in requests:
         moved = dict(r, service_date=dt.date(2025, 6, 2).isoformat())
         try:
-            facts_list.append(normalise(v2025.version, moved, v2025.measures))
+            facts_list.append(v2025.normalise(moved))
         except InvalidRequest:
             continue
     disagreements = 0
     for facts in facts_list:
         engine = v2025.decide(facts)
-        mine = handwritten_2025(facts)
+        mine = handwritten(facts)
         months = engine.approval.months if engine.approval else None
         # Outcome, unmet citations and duration must agree; the hand-written missing-fact
         # lists are coarser (per numbered criterion), so they are not compared.
@@ -275,7 +293,7 @@ def main() -> int:
 
     def hand() -> None:
         for facts in facts_list:
-            handwritten_2025(facts)
+            handwritten(facts)
 
     for fn in (full(False), evaluator, hand):  # warm up
         fn()

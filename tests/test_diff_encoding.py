@@ -22,7 +22,7 @@ from rxpolicy.server.analysis.semantic.space import OutsideSpace
 from rxpolicy.server.engine.errors import InvalidRequest
 from rxpolicy.server.engine.model import PolicyVersion
 from rxpolicy.server.engine.store import VersionStore
-from strategies import DIAGNOSES
+from strategies import any_requests
 
 # Pairs whose changes touch every part of the encoding: new indications and referral
 # rules, regimen-dependent dose limits, strengths, durations, per-dose vs weekly limits.
@@ -33,77 +33,8 @@ PAIRS = [
     ("2024-05-16", "2025-03-25"),
 ]
 
-AGENTS = [
-    "bortezomib",
-    "Velcade",
-    "carfilzomib",
-    "ixazomib",
-    "lenalidomide",
-    "pomalidomide",
-    "thalidomide",
-    "daratumumab",
-    "Darzalex Faspro",
-    "isatuximab",
-    "dexamethasone",
-    "rituximab",
-    "other",
-    "selinexor",
-]
-
-
-def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
-
-
-_dose = st.fixed_dictionaries(
-    {
-        "tablets": st.sampled_from([1, 2, 3, 4, 5, 6, 8, 100]),
-        "strength_mg": st.sampled_from([10, 20, 20, 40, 50, 60]),
-    }
-)
-_regimen = st.sampled_from(
-    [
-        ["dexamethasone"],
-        ["bortezomib", "dexamethasone"],
-        ["Velcade", "Decadron"],
-        ["daratumumab", "dexamethasone"],
-        ["Darzalex Faspro", "dexamethasone"],
-        ["carfilzomib", "dexamethasone"],
-        ["pomalidomide", "dexamethasone"],
-        [],
-    ]
-)
-_request = st.fixed_dictionaries(
-    {
-        "line_of_business": st.sampled_from(["commercial", "marketplace", "medicaid", "HIM"]),
-        "request_type": st.sampled_from(["initial", "continuation"]),
-    },
-    optional={
-        "member_age": _maybe(st.sampled_from([0, 17, 18, 65, 130])),
-        "diagnosis": _maybe(st.sampled_from(DIAGNOSES)),
-        "prescriber_specialty": _maybe(st.sampled_from(["oncology", "hematology", "other"])),
-        "specialist_consulted": _maybe(st.booleans()),
-        "disease_status": _maybe(
-            st.sampled_from(["relapsed", "refractory", "progressive", "responding", "newly_diagnosed"])
-        ),
-        "combination": _maybe(st.one_of(_regimen, st.lists(st.sampled_from(AGENTS), max_size=4))),
-        "prior_therapies": _maybe(
-            st.lists(st.lists(st.sampled_from(AGENTS), min_size=1, max_size=4), max_size=6)
-        ),
-        "product": _maybe(st.sampled_from(["xpovio", "selinexor", "Xpovio"])),
-        "generic_available": _maybe(st.booleans()),
-        "generic_contraindicated": _maybe(st.booleans()),
-        "doses": _maybe(st.lists(_dose, min_size=1, max_size=7)),
-        "dose_evidence_submitted": _maybe(st.booleans()),
-        "receiving_via_plan_benefit": _maybe(st.booleans()),
-        "days_on_therapy": _maybe(st.sampled_from([0, 29, 30, 400])),
-        "positive_response": _maybe(st.booleans()),
-        "dose_increase": _maybe(st.booleans()),
-        "label_change_within_6_months": _maybe(st.booleans()),
-        "on_formulary": _maybe(st.booleans()),
-        "requested_months": _maybe(st.sampled_from([1, 6, 11, 12, 13, 120])),
-    },
-)
+STORE = VersionStore.load()
+_request = any_requests(STORE.versions())
 
 
 @pytest.fixture(scope="module")
@@ -193,40 +124,10 @@ def _variant(tmp_path: Path) -> VersionStore:
     return VersionStore.load(tmp_path)
 
 
-_demo_request = st.fixed_dictionaries(
-    {
-        "line_of_business": st.sampled_from(["commercial", "medicaid"]),
-        "request_type": st.sampled_from(["new_start", "renewal"]),
-    },
-    optional={
-        "member_age": st.sampled_from([17, 18, 40]),
-        "diagnosis": st.sampled_from(
-            ["CLL", "chronic_lymphocytic_leukemia", "mantle_cell_lymphoma", "MCL", "other"]
-        ),
-        "creatinine_clearance": st.sampled_from([29, 30, 90]),
-        "prior_therapies": st.lists(
-            st.lists(
-                st.sampled_from(["Imbruvica", "acalabrutinib", "venetoclax", "Brukinsa", "exemplib"]),
-                min_size=1,
-                max_size=3,
-            ),
-            max_size=5,
-        ),
-        "doses": st.lists(
-            st.fixed_dictionaries({"tablets": st.integers(1, 5), "strength_mg": st.sampled_from([50, 100])}),
-            min_size=1,
-            max_size=7,
-        ),
-        "tolerating": st.booleans(),
-        "ecog": st.sampled_from([0, 2, 3, 4]),
-    },
-)
-
-
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(requests=st.lists(_demo_request, min_size=20, max_size=20))
+@given(data=st.data())
 def test_encoding_follows_validity_changes(
-    tmp_path_factory: pytest.TempPathFactory, requests: list[dict[str, Any]]
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
 ) -> None:
     store = _VARIANT.get("store") or _VARIANT.setdefault(
         "store", _variant(tmp_path_factory.mktemp("variant"))
@@ -234,8 +135,9 @@ def test_encoding_follows_validity_changes(
     old, new = store.versions("XX.DEMO.7")
     pair = _VARIANT.get("pair") or _VARIANT.setdefault("pair", PairEncoding(old, new))
     assert isinstance(pair, PairEncoding) and isinstance(store, VersionStore)
+    requests = data.draw(st.lists(any_requests([old, new]), min_size=20, max_size=20))
     for request in requests:
-        request = request | {"service_date": "2025-01-01"}
+        request = {k: v for k, v in request.items() if v is not None} | {"service_date": "2025-01-01"}
         actual = (_decide(store, old, request), _decide(store, new, request))
         try:
             predicted = pair.predict(request)

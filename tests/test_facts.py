@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from rxpolicy.server.engine.errors import InvalidRequest
-from rxpolicy.server.engine.facts import normalise
+from rxpolicy.server.engine.facts import NormalisationPlan, normalise
 from rxpolicy.server.engine.store import VersionStore
 
 BASE = {"service_date": "2025-06-02", "line_of_business": "medicaid", "request_type": "initial"}
@@ -25,7 +25,8 @@ MEASURES = frozenset(
 
 
 def _norm(store: VersionStore, **facts: Any) -> dict[str, Any]:
-    return normalise(store.resolve("4.5.0"), {**BASE, **facts}, MEASURES)
+    version = store.resolve("4.5.0")
+    return normalise(version, {**BASE, **facts}, NormalisationPlan.of(version, MEASURES))
 
 
 def _fields(store: VersionStore, **facts: Any) -> tuple[str, ...]:
@@ -106,7 +107,12 @@ def test_every_bad_field_is_reported_at_once(store: VersionStore) -> None:
 
 def test_unavailable_strength_says_which_were_available(store: VersionStore) -> None:
     with pytest.raises(InvalidRequest) as info:
-        normalise(store.resolve("4.4.0"), {**BASE, "doses": [{"tablets": 6, "strength_mg": 10}]}, MEASURES)
+        version = store.resolve("4.4.0")
+        normalise(
+            version,
+            {**BASE, "doses": [{"tablets": 6, "strength_mg": 10}]},
+            NormalisationPlan.of(version, MEASURES),
+        )
     message = info.value.violations[0].description
     assert "10 mg" in message and "20 mg, 40 mg, 50 mg, 60 mg" in message
 
@@ -135,3 +141,32 @@ def test_a_long_unknown_field_name_is_clipped(store: VersionStore) -> None:
     with pytest.raises(InvalidRequest) as info:
         _norm(store, **{"x" * 20000: 1})
     assert len(info.value.violations[0].field) < 80
+
+
+def test_no_version_in_force_still_reports_every_other_field_once(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        store.decide({"service_date": "2019-07-15", "request_type": "initial", "member_age": -1})
+    fields = info.value.fields
+    assert fields[0] == "service_date" and fields.count("service_date") == 1
+    assert set(fields) == {"service_date", "member_age", "line_of_business"}
+
+
+def test_a_missing_service_date_is_reported_with_the_other_fields(store: VersionStore) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        store.decide({"line_of_business": "medicaid", "request_type": "initial", "diagnosis": "x"})
+    assert info.value.fields == ("service_date", "diagnosis")
+    assert info.value.violations[0].description == "is required"
+
+
+def test_under_a_named_version_a_bad_date_is_reported_among_the_fields(store: VersionStore) -> None:
+    version = store.resolve("4.5.0")
+    with pytest.raises(InvalidRequest) as info:
+        store.decide({**BASE, "member_age": -1, "service_date": "2025-02-30"}, version=version)
+    assert set(info.value.fields) == {"member_age", "service_date"}
+
+
+def test_the_plan_derives_exactly_what_the_criteria_read(store: VersionStore) -> None:
+    for version in store.versions():
+        compiled = store.compiled(version)
+        assert {d.path for d in compiled.plan.derived} == compiled.measures
+        assert set(compiled.plan.required) == {n for n, s in version.facts.items() if s.required}

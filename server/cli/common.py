@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..engine.errors import PolicyLoadError
+from ..engine.errors import NotFound, PolicyLoadError
 from ..engine.store import VersionStore
 from ..formats.yaml_load import load_request_yaml
 
@@ -21,7 +21,16 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="directory of policy version directories (default: the packaged versions)",
     )
-    parser.add_argument("--policy", metavar="ID", help="policy id (default: the only one loaded)")
+    parser.add_argument("--policy", metavar="ID", help="policy id (default: the default policy)")
+    add_default_policy(parser)
+
+
+def add_default_policy(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--default-policy",
+        metavar="ID",
+        help="the policy of a request that names none (default: the only one loaded)",
+    )
 
 
 def add_as_known_on(parser: argparse.ArgumentParser) -> None:
@@ -35,10 +44,13 @@ def add_as_known_on(parser: argparse.ArgumentParser) -> None:
 
 def load_store(args: argparse.Namespace) -> VersionStore | None:
     try:
-        return VersionStore.load(args.policies)
+        # getattr: a command may offer --policies without --default-policy.
+        return VersionStore.load(args.policies, default_policy=getattr(args, "default_policy", None))
     except PolicyLoadError as exc:
         fail("cannot load policy versions:\n" + "\n".join(f"  {e}" for e in exc.errors))
-        return None
+    except NotFound as exc:
+        fail(str(exc))
+    return None
 
 
 def fail(message: str) -> None:

@@ -2,13 +2,14 @@
 
 Each version is compiled once into closures (the fast path, no trace); the
 explanation of a deny or pend, and the full trace on request, come from a
-tree walk over the same nodes, so both paths share one set of operators.
+tree walk over the same nodes; both paths take their operators and their all-of / any-of
+combinator from the language registry (language.py).
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -22,36 +23,21 @@ from .decision import (
     Unmet,
     VersionRef,
 )
-from .facts import Facts
+from .facts import Facts, NormalisationPlan, normalise
+from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
 from .loading import REQUEST_TYPE, SERVICE_DATE
 from .model import Indication, Leaf, Node, PolicyVersion, Referral
 
-Kleene = bool | None
 Evaluator = Callable[[Facts], Kleene]
-
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-}
 
 
 def leaf_test(leaf: Leaf) -> Callable[[Any], bool]:
     """The comparison a leaf makes, as a function of the (known) fact value."""
-    op, value = leaf.op, leaf.value
-    if op in _COMPARE:
-        compare = _COMPARE[op]
-        return lambda v: compare(v, value)
-    if op in ("in", "set_equals_any"):
-        members = frozenset(value)
-        return members.__contains__
-    if op in ("not_in", "set_not_equals_any"):
-        members = frozenset(value)
-        return lambda v: v not in members
-    raise ValueError(f"unknown operator {op!r}")
+    try:
+        operator = OPERATORS[leaf.op]
+    except KeyError:
+        raise ValueError(f"unknown operator {leaf.op!r}") from None
+    return operator.bind(leaf.value)
 
 
 def _compile(node: Node) -> Evaluator:
@@ -64,31 +50,8 @@ def _compile(node: Node) -> Evaluator:
 
         return leaf_eval
     children = tuple(_compile(c) for c in node.children)
-    if node.mode == "all":
-
-        def all_eval(facts: Facts) -> Kleene:
-            unknown = False
-            for child in children:
-                r = child(facts)
-                if r is False:
-                    return False
-                if r is None:
-                    unknown = True
-            return None if unknown else True
-
-        return all_eval
-
-    def any_eval(facts: Facts) -> Kleene:
-        unknown = False
-        for child in children:
-            r = child(facts)
-            if r is True:
-                return True
-            if r is None:
-                unknown = True
-        return None if unknown else False
-
-    return any_eval
+    # A partial is called from C: the group costs one Python frame, as a hand-written loop would.
+    return functools.partial(combine, CONNECTIVES[node.mode].settles, children)
 
 
 def trace(node: Node, facts: Facts) -> TraceNode:
@@ -98,11 +61,7 @@ def trace(node: Node, facts: Facts) -> TraceNode:
         result = None if v is None else leaf_test(node)(v)
         return TraceNode(node.key, node.cite, node.text, result, node.fact, _observed(v))
     kids = tuple(trace(c, facts) for c in node.children)
-    results = [k.result for k in kids]
-    if node.mode == "all":
-        combined: Kleene = False if False in results else (None if None in results else True)
-    else:
-        combined = True if True in results else (None if None in results else False)
+    combined = combine(CONNECTIVES[node.mode].settles, [given(k.result) for k in kids], None)
     return TraceNode(node.key, node.cite, node.text, combined, children=kids)
 
 
@@ -180,6 +139,7 @@ class CompiledVersion:
         self.measures = frozenset(
             node.fact for node in version.nodes().values() if isinstance(node, Leaf) and "." in node.fact
         )
+        self.plan = NormalisationPlan.of(version, self.measures)
         self.by_request_type: dict[str, list[_CompiledIndication]] = {}
         for ind in version.indications:
             compiled = _CompiledIndication(
@@ -196,6 +156,10 @@ class CompiledVersion:
             for referral in version.referrals
             for rule in referral.rules
         }
+
+    def normalise(self, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None) -> Facts:
+        """The request's facts under this version, with the measures its criteria read."""
+        return normalise(self.version, raw, self.plan, given)
 
     def decide(self, facts: Facts, *, with_trace: bool = False) -> Decision:
         request_type = facts[REQUEST_TYPE]

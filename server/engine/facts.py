@@ -9,13 +9,14 @@ echoing member data beyond the offending term.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from .errors import FieldViolation, InvalidRequest
-from .measures import derive
+from .language import Measure, find_measure
 from .model import FactSpec, PolicyVersion
 
 # Dates outside this window are refused: no policy can be in force there, and date
@@ -243,32 +244,51 @@ def clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-@functools.cache
-def _plan(version_key: str, wanted: frozenset[str]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """Per version and set of measures: the required facts, and the list facts whose
-    measures some criterion reads (so a request pays only for what is read)."""
-    version = _VERSIONS[version_key]
-    required = tuple(name for name, spec in version.facts.items() if spec.required)
-    derived = tuple(
-        (name, spec.type)
-        for name, spec in version.facts.items()
-        if spec.type in ("doses", "lines") and any(w.startswith(name + ".") for w in wanted)
-    )
-    return required, derived
+@attrs.frozen
+class DerivedMeasure:
+    """One measure some criterion reads: stored under ``path`` ("doses.weekly_mg")."""
+
+    path: str
+    fact: str
+    measure: Measure
+    argument: str
 
 
-_VERSIONS: dict[str, PolicyVersion] = {}
+@attrs.frozen
+class NormalisationPlan:
+    """What validating a request under one version involves beyond the values themselves:
+    the required facts, and the derived measures its criteria read (a request pays only
+    for what is read). Built once per compiled version."""
+
+    required: tuple[str, ...]
+    derived: tuple[DerivedMeasure, ...]
+
+    @classmethod
+    def of(cls, version: PolicyVersion, wanted: frozenset[str]) -> NormalisationPlan:
+        derived = []
+        for path in sorted(wanted):
+            name, _, rest = path.partition(".")
+            spec = version.facts.get(name)
+            measure, argument = find_measure(spec.type, rest) if spec is not None else (None, "")
+            if measure is None:
+                raise ValueError(f"{path} is not a measure of version {version.version}")
+            derived.append(DerivedMeasure(path, name, measure, argument))
+        required = tuple(name for name, spec in version.facts.items() if spec.required)
+        return cls(required, tuple(derived))
 
 
-def normalise(version: PolicyVersion, raw: Mapping[str, Any], wanted: frozenset[str]) -> Facts:
-    """Validate ``raw`` against ``version`` and return facts plus the derived measures
-    in ``wanted``; raise InvalidRequest naming every bad field."""
-    _VERSIONS.setdefault(version.content_hash, version)
-    required, derived = _plan(version.content_hash, wanted)
+def _collect(
+    version: PolicyVersion, raw: Mapping[str, Any], required: tuple[str, ...], given: Mapping[str, Any]
+) -> tuple[Facts, list[FieldViolation]]:
+    """The valid facts of ``raw`` and a violation for every invalid or missing one. Facts in
+    ``given`` were validated already by the caller and are taken as they are."""
     n = _Normaliser(version)
     facts: Facts = {}
     specs = version.facts
     for name, raw_value in raw.items():
+        if name in given:
+            facts[name] = given[name]
+            continue
         spec = specs.get(name)
         if spec is None:
             n.bad(clip(str(name), 64), "is not a fact this policy knows")
@@ -279,11 +299,33 @@ def normalise(version: PolicyVersion, raw: Mapping[str, Any], wanted: frozenset[
         if value is not None:
             facts[name] = value
     for name in required:
-        if raw.get(name) is None:
+        if name not in given and raw.get(name) is None:
             n.bad(name, "is required")
-    if n.violations:
-        raise InvalidRequest(capped(n.violations))
-    for name, kind in derived:
-        if name in facts:
-            facts.update(derive(name, kind, facts[name], wanted, version.agents))
+    return facts, n.violations
+
+
+def violations(version: PolicyVersion, raw: Mapping[str, Any], *, besides: str) -> list[FieldViolation]:
+    """Every problem of ``raw`` under ``version``, the fact ``besides`` not read at all (the
+    caller has reported it already)."""
+    required = tuple(name for name, spec in version.facts.items() if spec.required and name != besides)
+    return _collect(version, {k: v for k, v in raw.items() if k != besides}, required, {})[1]
+
+
+def normalise(
+    version: PolicyVersion,
+    raw: Mapping[str, Any],
+    plan: NormalisationPlan,
+    given: Mapping[str, Any] | None = None,
+) -> Facts:
+    """Validate ``raw`` against ``version`` and return facts plus the derived measures of
+    ``plan``; raise InvalidRequest naming every bad field. ``given``: facts the caller has
+    validated already (the service date it chose the version by), not read again."""
+    facts, problems = _collect(version, raw, plan.required, given or {})
+    if problems:
+        raise InvalidRequest(capped(problems))
+    agents = version.agents
+    for d in plan.derived:
+        value = facts.get(d.fact)
+        if value is not None:
+            facts[d.path] = d.measure.compute(value, d.argument, agents)
     return facts

@@ -22,7 +22,7 @@ import jsonschema
 import yaml
 
 from .errors import PolicyFileError, PolicyLoadError
-from .measures import measure_kind
+from .language import KIND_WORDS, OPERATORS, ValueKind, measure_kind, operators_for
 from .model import (
     Agent,
     Duration,
@@ -46,7 +46,6 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Facts every prior-authorization request has; the engine reads them by name.
 SERVICE_DATE = "service_date"
 REQUEST_TYPE = "request_type"
-CORE_FACTS = (SERVICE_DATE, REQUEST_TYPE)
 
 
 @functools.cache
@@ -133,6 +132,13 @@ class _Builder:
     def error(self, path: str, reason: str) -> None:
         self.errors.append(PolicyFileError(self.file, path, reason))
 
+    def claim_key(self, key: str, path: str) -> None:
+        """Keys are what the diff matches criteria by: each names one node in the file."""
+        if key in self.keys:
+            self.error(f"{path}.key", f"key '{key}' is used twice (also at {self.keys[key]})")
+        else:
+            self.keys[key] = path
+
     # ---------------------------------------------------------------- facts
 
     def facts(self) -> dict[str, FactSpec]:
@@ -191,10 +197,7 @@ class _Builder:
         self, raw: Mapping[str, Any], path: str, specs: Mapping[str, FactSpec], agents: Mapping[str, Agent]
     ) -> Node:
         key = raw["key"]
-        if key in self.keys:
-            self.error(f"{path}.key", f"key '{key}' is used twice (also at {self.keys[key]})")
-        else:
-            self.keys[key] = path
+        self.claim_key(key, path)
         for mode in ("all", "any"):
             if mode in raw:
                 children = tuple(
@@ -214,13 +217,13 @@ class _Builder:
         if spec is None:
             self.error(f"{path}.fact", f"no fact named '{base}' is declared under 'facts'")
             return leaf
-        kind, problem = measure_kind(spec, measure, agents)
-        if problem:
-            self.error(f"{path}.fact", problem)
+        kind, why = measure_kind(spec, measure, agents)
+        if kind is None:
+            self.error(f"{path}.fact", why)
             return leaf
-        problem, normalised = _check_value(kind, spec, op, value, agents)
+        field, problem, normalised = _check_value(kind, spec, op, value, agents)
         if problem:
-            self.error(f"{path}.value" if "value" in problem else f"{path}.op", problem)
+            self.error(f"{path}.{field}", problem)
             return leaf
         return Leaf(raw["key"], raw["cite"], raw["text"], fact, op, normalised)
 
@@ -298,15 +301,11 @@ class _Builder:
         out = []
         for i, raw in enumerate(self.doc["referrals"]):
             path = f"referrals[{i}]"
-            if raw["key"] in self.keys:
-                self.error(f"{path}.key", f"key '{raw['key']}' is used twice")
-            self.keys[raw["key"]] = path
+            self.claim_key(raw["key"], path)
             rules = []
             for j, rule in enumerate(raw["rules"]):
                 rpath = f"{path}.rules[{j}]"
-                if rule["key"] in self.keys:
-                    self.error(f"{rpath}.key", f"key '{rule['key']}' is used twice")
-                self.keys[rule["key"]] = rpath
+                self.claim_key(rule["key"], rpath)
                 when = rule.get("when")
                 node = self.node(when, f"{rpath}.when", specs, agents) if when is not None else None
                 self._check_keyed(raw["keyed_by"], list(rule["refer_to"]), f"{rpath}.refer_to", specs)
@@ -396,44 +395,57 @@ def _find(node: Node, key: str) -> Node | None:
 
 
 def _check_value(
-    kind: str, spec: FactSpec, op: str, value: Any, agents: Mapping[str, Agent]
-) -> tuple[str | None, Any]:
-    """Is ``op value`` meaningful for a fact of this kind? Returns (problem, normalised value)."""
-    if kind == "int":
-        if op in ("eq", "ne", "lt", "le", "gt", "ge"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                return f"op '{op}' on a number needs an integer value, got {value!r}", value
-            return None, value
-        return f"op '{op}' does not apply to a number (use eq, ne, lt, le, gt, ge)", value
-    if kind == "bool":
-        if op not in ("eq", "ne"):
-            return f"op '{op}' does not apply to a yes/no fact (use eq or ne)", value
-        if not isinstance(value, bool):
-            return f"a yes/no fact compares with true or false, got value {value!r}", value
-        return None, value
-    if kind == "enum":
-        if op in ("eq", "ne"):
-            if value not in spec.values:
-                return f"value '{value}' is not one of {spec.name}'s values", value
-            return None, value
-        if op in ("in", "not_in"):
-            if not isinstance(value, list):
-                return f"op '{op}' needs a list value", value
-            bad = [v for v in value if v not in spec.values]
-            if bad:
-                return f"value {bad} is not among {spec.name}'s values", value
-            return None, tuple(value)
-        return f"op '{op}' does not apply to a term (use eq, ne, in, not_in)", value
+    kind: ValueKind, spec: FactSpec, op_name: str, value: Any, agents: Mapping[str, Agent]
+) -> tuple[str, str | None, Any]:
+    """Is ``op value`` meaningful for a value of this kind? Returns (the field a problem is
+    in, "op" or "value"; the problem or None; the normalised value)."""
+    op = OPERATORS[op_name]  # the schema admits only the registry's operators
+    if kind not in op.kinds:
+        use = ", ".join(operators_for(kind))
+        return "op", f"op '{op_name}' does not apply to {KIND_WORDS[kind]} (use {use})", value
+    if op.takes_list:
+        if not isinstance(value, list) or (kind == "set" and not all(isinstance(v, list) for v in value)):
+            shape = "a list of lists of agents" if kind == "set" else "a list"
+            return "value", f"op '{op_name}' needs {shape} value", value
+        items = value
+    else:
+        items = [value]
+    problem = _check_items(kind, spec, op_name, items, agents, listed=op.takes_list)
+    if problem:
+        return "value", problem, value
     if kind == "set":
-        if op not in ("set_equals_any", "set_not_equals_any"):
-            return f"op '{op}' does not apply to a list of agents (use set_equals_any)", value
-        if not isinstance(value, list) or not all(isinstance(v, list) for v in value):
-            return f"op '{op}' needs a value that is a list of lists of agents", value
-        bad = sorted({t for group in value for t in group if t not in agents})
+        return "value", None, tuple(frozenset(group) for group in items)
+    return "value", None, tuple(items) if op.takes_list else value
+
+
+def _check_items(
+    kind: ValueKind,
+    spec: FactSpec,
+    op_name: str,
+    items: list[Any],
+    agents: Mapping[str, Agent],
+    *,
+    listed: bool,
+) -> str | None:
+    if kind == "int":
+        bad = [v for v in items if isinstance(v, bool) or not isinstance(v, int)]
         if bad:
-            return f"value names unknown agents {bad}", value
-        return None, tuple(frozenset(group) for group in value)
-    return f"a {kind} fact cannot be compared by a criterion", value
+            return f"op '{op_name}' on a number needs an integer value, got {bad[0]!r}"
+    elif kind == "bool":
+        bad = [v for v in items if not isinstance(v, bool)]
+        if bad:
+            return f"a yes/no fact compares with true or false, got value {bad[0]!r}"
+    elif kind == "enum":
+        bad = [v for v in items if v not in spec.values]
+        if bad and listed:
+            return f"value {bad} is not among {spec.name}'s values"
+        if bad:
+            return f"value '{bad[0]}' is not one of {spec.name}'s values"
+    else:
+        unknown = sorted({t for group in items for t in group if t not in agents})
+        if unknown:
+            return f"value names unknown agents {unknown}"
+    return None
 
 
 def iter_version_files(directory: Path) -> Iterator[Path]:

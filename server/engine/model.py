@@ -15,13 +15,6 @@ import attrs
 Mode = Literal["all", "any"]
 FactType = Literal["date", "enum", "int", "bool", "terms", "lines", "doses"]
 
-# Operators a leaf may use. Kept small and closed so every leaf stays analysable
-# (the semantic diff enumerates their thresholds); no free code, no eval.
-COMPARISON_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
-MEMBERSHIP_OPS = ("in", "not_in")
-SET_OPS = ("set_equals_any", "set_not_equals_any")
-ALL_OPS = COMPARISON_OPS + MEMBERSHIP_OPS + SET_OPS
-
 
 @attrs.frozen
 class Leaf:
@@ -31,7 +24,7 @@ class Leaf:
     cite: str
     text: str
     fact: str  # a fact name, or "fact.measure" / "fact.measure.argument" for derived values
-    op: str
+    op: str  # an operator of language.OPERATORS
     value: Any  # int | bool | str | tuple[str, ...] | tuple[frozenset[str], ...]
 
     @property

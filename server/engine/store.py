@@ -22,7 +22,7 @@ import semver
 from .decision import Decision
 from .errors import FieldViolation, InvalidRequest, NotFound, PolicyFileError, PolicyLoadError
 from .evaluate import CompiledVersion
-from .facts import clip, normalise, parse_date
+from .facts import capped, clip, parse_date, violations
 from .loading import SERVICE_DATE, iter_version_files, load_version_file
 from .lockfile import read_lock
 from .model import PolicyVersion
@@ -98,16 +98,30 @@ def check_sequence(directory: Path, versions: list[PolicyVersion]) -> list[Polic
 
 
 class VersionStore:
-    def __init__(self, versions: Mapping[str, list[PolicyVersion]], root: Path | None = None) -> None:
+    """``default_policy``: the policy a call that names none is decided under; without it,
+    the only policy loaded (several loaded and none named: such a call is NOT_FOUND)."""
+
+    def __init__(
+        self,
+        versions: Mapping[str, list[PolicyVersion]],
+        root: Path | None = None,
+        default_policy: str | None = None,
+    ) -> None:
         self.root = root  # where the versions were loaded from; None: the packaged default
         self._compiled: dict[str, list[CompiledVersion]] = {
             pid: [CompiledVersion(v) for v in sorted(vs, key=lambda v: v.effective)]
             for pid, vs in versions.items()
         }
         self._dates = {pid: [c.version.effective for c in cs] for pid, cs in self._compiled.items()}
+        if default_policy is not None and default_policy not in self._compiled:
+            raise NotFound(
+                f"the default policy {clip(default_policy)!r} is not loaded "
+                f"(loaded: {', '.join(self.policy_ids)})"
+            )
+        self._default = default_policy
 
     @classmethod
-    def load(cls, root: Path | None = None) -> VersionStore:
+    def load(cls, root: Path | None = None, *, default_policy: str | None = None) -> VersionStore:
         """Load every policy directory under ``root`` (default: the packaged versions)."""
         directory = root or packaged_root()
         if not directory.is_dir():
@@ -128,7 +142,7 @@ class VersionStore:
             loaded[versions[0].policy_id] = versions
         if errors:
             raise PolicyLoadError(errors)
-        return cls(loaded, root)
+        return cls(loaded, root, default_policy)
 
     # ------------------------------------------------------------ lookups
 
@@ -147,8 +161,14 @@ class VersionStore:
         return sorted(self._compiled)
 
     def default_policy(self) -> str:
+        """The policy a call that names none is decided under."""
+        if self._default is not None:
+            return self._default
         if len(self._compiled) != 1:
-            raise NotFound(f"several policies are loaded ({', '.join(self.policy_ids)}); name one")
+            raise NotFound(
+                f"several policies are loaded ({', '.join(self.policy_ids)}); name one, "
+                "or choose a default policy"
+            )
         return next(iter(self._compiled))
 
     def _policy(self, policy_id: str | None) -> list[CompiledVersion]:
@@ -217,8 +237,9 @@ class VersionStore:
         if not isinstance(request, Mapping):
             raise InvalidRequest([FieldViolation("request", "must be a mapping of fact names to values")])
         compiled = self._policy(policy_id)
-        service_date, problem = parse_date(SERVICE_DATE, request.get(SERVICE_DATE))
-        if request.get(SERVICE_DATE) is None:
+        raw_date = request.get(SERVICE_DATE)
+        service_date, problem = parse_date(SERVICE_DATE, raw_date)
+        if raw_date is None:
             problem = FieldViolation(SERVICE_DATE, "is required")
         chosen: CompiledVersion | None = None
         if version is not None:
@@ -235,16 +256,10 @@ class VersionStore:
                 )
         if chosen is None:
             # Report the other fields' problems too, checked against the latest version.
-            others: list[FieldViolation] = []
-            try:
-                normalise(
-                    compiled[-1].version,
-                    {k: v for k, v in request.items() if k != SERVICE_DATE} | {SERVICE_DATE: "2000-01-01"},
-                    frozenset(),
-                )
-            except InvalidRequest as exc:
-                others = list(exc.violations)
             assert problem is not None
+            others = capped(violations(compiled[-1].version, request, besides=SERVICE_DATE))
             raise InvalidRequest([problem, *others])
-        facts = normalise(chosen.version, request, chosen.measures)
+        # The date chose the version; it is not parsed again. (Under a named version an
+        # invalid date is reported in its place among the other fields.)
+        facts = chosen.normalise(request, {SERVICE_DATE: service_date} if service_date is not None else None)
         return chosen.decide(facts, with_trace=with_trace)

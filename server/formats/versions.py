@@ -23,9 +23,10 @@ def node_json(node: Node) -> dict[str, Any]:
     return out
 
 
-def version_json(v: PolicyVersion, *, criteria: bool) -> dict[str, Any]:
+def metadata_json(v: PolicyVersion) -> dict[str, Any]:
+    """A version's metadata (what its file says about itself) and its content hash."""
     m = v.meta
-    out: dict[str, Any] = {
+    return {
         "policy_id": m.policy_id,
         "title": m.title,
         "version": m.version,
@@ -42,6 +43,12 @@ def version_json(v: PolicyVersion, *, criteria: bool) -> dict[str, Any]:
         "choices": list(m.choices),
         "unmodelled": list(m.unmodelled),
         "content_hash": v.content_hash,
+    }
+
+
+def version_json(v: PolicyVersion, *, criteria: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        **metadata_json(v),
         "locked": v.locked,
         "strengths_mg": list(v.strengths_mg),
     }

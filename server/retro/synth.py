@@ -1,38 +1,45 @@
 """Seeded synthetic claims for CP.PHAR.431 (selinexor), for tests and benchmarks.
 
-Realistic enough to exercise every path: service dates from the first version
-(2019-07-16) to late 2026 with volume growing over time, every diagnosis term, the
+Realistic enough to exercise every path: service dates from the first version's
+effective date to late 2026 with volume growing over time, every diagnosis term, the
 myeloma regimens and B-cell histories the versions distinguish, brand-name aliases,
 the tablet strengths of each period, continuation requests, off-label diagnoses, and
 facts left unknown now and then, so claims approve, deny, pend and refer under every
 version. A small share is invalid on purpose: bad terms, dates and numbers, tablet
 strengths not yet on the market, missing required facts, unreadable cells and broken
-rows. The same seed always gives the same file.
+rows. The same seed (and the same versions) always gives the same file.
 
-This module is specific to this policy's vocabulary; the retro-review itself is not.
+The clinical scenarios (regimens, prior lines, how often each case occurs) are this
+generator's; what the policy says is read from its loaded versions: the first effective
+date, the strengths marketed under each version, when generic redirection began, the
+diagnosis terms, and the agent vocabulary every scenario must be spelled in. The
+retro-review itself knows no policy.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import json
+import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any, Literal
 
 import attrs
 
-from ..engine.model import FactType
+from ..engine.model import FactType, Leaf, PolicyVersion
+from ..engine.store import VersionStore
 from .columns import CLAIM_ID, encode_cell
 
 ClaimFormat = Literal["csv", "jsonl"]
 Corruption = Literal["", "bad_cell", "broken_row"]
 
-FIRST_DAY = dt.date(2019, 7, 16)
-LAST_DAY = dt.date(2026, 10, 31)
-STRENGTHS_40_60_FROM = dt.date(2021, 5, 11)
-STRENGTH_10_FROM = dt.date(2025, 3, 25)
-GENERIC_FROM = dt.date(2021, 11, 24)
+POLICY_ID = "CP.PHAR.431"
+LAST_DAY = dt.date(2026, 10, 31)  # the end of the generated period, not a policy date
+DIAGNOSIS = "diagnosis"
+GENERIC_FACT = "generic_available"  # read by criteria from the version that began generic redirection
 
 # Column order of generated CSV files (the types the engine's fact specs give them).
 COLUMNS: tuple[tuple[str, FactType], ...] = (
@@ -60,7 +67,7 @@ COLUMNS: tuple[tuple[str, FactType], ...] = (
     ("requested_months", "int"),
 )
 
-_DIAGNOSES = (
+_DIAGNOSIS_WEIGHTS = (  # terms of the versions' diagnosis fact; one not listed here gets weight 1
     ("multiple_myeloma", 52),
     ("dlbcl", 14),
     ("dlbcl_transformed_follicular", 4),
@@ -72,8 +79,21 @@ _DIAGNOSES = (
     ("monomorphic_ptld_b_cell", 2),
     ("follicular_lymphoma", 5),
     ("other", 10),
-    ("", 3),  # not stated: the indication cannot be chosen
 )
+_UNSTATED_WEIGHT = 3  # no diagnosis: the indication cannot be chosen
+# How often each term of these facts occurs (every term must be a value of the fact).
+_TERM_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
+    "line_of_business": (("commercial", 40), ("medicaid", 35), ("marketplace", 25)),
+    "prescriber_specialty": (("hematology", 50), ("oncology", 42), ("other", 8)),
+    "disease_status": (
+        ("relapsed", 45),
+        ("refractory", 38),
+        ("progressive", 9),
+        ("responding", 5),
+        ("newly_diagnosed", 3),
+    ),
+}
+BRAND, GENERIC = "xpovio", "selinexor"  # terms of the product fact
 
 # Prior lines a myeloma patient plausibly had, by how far along they are.
 _MM_EARLY = (
@@ -143,12 +163,77 @@ def _pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
     return rng.choices([v for v, _ in weighted], [w for _, w in weighted])[0]
 
 
+@attrs.frozen
+class PolicyData:
+    """What the generator reads from the versions of the policy."""
+
+    effective: tuple[dt.date, ...]  # each version's effective date, in order
+    strengths: tuple[tuple[int, ...], ...]  # per version: its strengths, in order of first marketing
+    unmarketed_mg: int  # a strength in the same steps that no version lists
+    generic_from: dt.date
+    diagnoses: tuple[tuple[str, int], ...]  # (term, weight); "" for not stated
+
+    @classmethod
+    def of(cls, versions: Sequence[PolicyVersion]) -> PolicyData:
+        ordered = sorted(versions, key=lambda v: v.effective)
+        if not ordered:
+            raise ValueError("synthetic claims need the versions of a policy")
+        marketed = list(dict.fromkeys(mg for v in ordered for mg in v.strengths_mg))
+        step = math.gcd(*marketed) if marketed else 1
+        terms = dict.fromkeys(t for v in ordered for t in v.facts[DIAGNOSIS].values)
+        weights = dict(_DIAGNOSIS_WEIGHTS)
+        _check_vocabulary(ordered[-1])
+        return cls(
+            effective=tuple(v.effective for v in ordered),
+            strengths=tuple(tuple(mg for mg in marketed if mg in v.strengths_mg) for v in ordered),
+            unmarketed_mg=next(mg for mg in itertools.count(step, step) if mg not in marketed),
+            generic_from=next((v.effective for v in ordered if _reads(v, GENERIC_FACT)), dt.date.max),
+            diagnoses=(*((t, weights.get(t, 1)) for t in terms), ("", _UNSTATED_WEIGHT)),
+        )
+
+    def strengths_on(self, day: dt.date) -> tuple[int, ...]:
+        i = bisect.bisect_right(self.effective, day)
+        return self.strengths[max(i - 1, 0)]
+
+    def not_yet_marketed(self, day: dt.date) -> int:
+        """The newest strength if the version in force on ``day`` does not list it yet,
+        else one no version lists."""
+        newest = self.strengths[-1][-1]
+        return newest if newest not in self.strengths_on(day) else self.unmarketed_mg
+
+
+def _reads(version: PolicyVersion, fact: str) -> bool:
+    return any(isinstance(n, Leaf) and n.base_fact == fact for n in version.nodes().values())
+
+
+def _check_vocabulary(version: PolicyVersion) -> None:
+    """Every agent a scenario names is a term or alias of the policy (else the scenarios
+    would be invalid input by accident, not on purpose)."""
+    named = {a for lines in (_MM_EARLY, _MM_LATER, _PENTA, _BCELL_LINES) for line in lines for a in line}
+    named |= {a for _, combination, _ in _REGIMENS for a in combination}
+    unknown = sorted(a for a in named if a.lower() not in version.agent_index)
+    if unknown:
+        raise ValueError(f"the scenarios name agents {version.version} does not know: {unknown}")
+    used = {**{f: [t for t, _ in w] for f, w in _TERM_WEIGHTS.items()}, "product": [BRAND, GENERIC]}
+    for fact, terms in used.items():
+        bad = [t for t in terms if t not in version.facts[fact].values]
+        if bad:
+            raise ValueError(f"the scenarios use {bad}, not values of {fact} in {version.version}")
+
+
+def policy_versions() -> list[PolicyVersion]:
+    """The packaged versions of the policy the scenarios are written for."""
+    return VersionStore.load().versions(POLICY_ID)
+
+
 class _Maker:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, policy: PolicyData) -> None:
         self.rng = random.Random(seed)
-        self.span = (LAST_DAY - FIRST_DAY).days
-        self.diagnoses = [d for d, _ in _DIAGNOSES]
-        self.diagnosis_weights = [w for _, w in _DIAGNOSES]
+        self.policy = policy
+        self.first_day = policy.effective[0]
+        self.span = (LAST_DAY - self.first_day).days
+        self.diagnoses = [d for d, _ in policy.diagnoses]
+        self.diagnosis_weights = [w for _, w in policy.diagnoses]
         self.regimens = [(n, c) for n, c, _ in _REGIMENS]
         self.regimen_weights = [w for _, _, w in _REGIMENS]
 
@@ -162,20 +247,13 @@ class _Maker:
 
     def service_date(self) -> dt.date:
         # u ** 0.7 leans late: claim volume grows as the drug's indications widen.
-        return FIRST_DAY + dt.timedelta(days=int(self.span * self.rng.random() ** 0.7))
-
-    def strengths(self, day: dt.date) -> list[int]:
-        available = [20]
-        if day >= STRENGTHS_40_60_FROM:
-            available += [40, 50, 60]
-        if day >= STRENGTH_10_FROM:
-            available.append(10)
-        return available
+        return self.first_day + dt.timedelta(days=int(self.span * self.rng.random() ** 0.7))
 
     def doses(self, day: dt.date, weekly_mg: int, days: int) -> list[dict[str, int]]:
         per_day = weekly_mg // days
-        options = [s for s in self.strengths(day) if per_day % s == 0 and per_day // s <= 8]
-        strength = self.rng.choice(options) if options else 20
+        available = self.policy.strengths_on(day)
+        options = [s for s in available if per_day % s == 0 and per_day // s <= 8]
+        strength = self.rng.choice(options) if options else available[0]
         tablets = max(1, per_day // strength)
         return [{"tablets": tablets, "strength_mg": strength} for _ in range(days)]
 
@@ -217,7 +295,7 @@ class _Maker:
     def claim(self, index: int, invalid_rate: float) -> SyntheticClaim:
         rng = self.rng
         day = self.service_date()
-        lob = _pick(rng, (("commercial", 40), ("medicaid", 35), ("marketplace", 25)))
+        lob = _pick(rng, _TERM_WEIGHTS["line_of_business"])
         r: dict[str, Any] = {
             "service_date": day.isoformat(),
             "line_of_business": lob,
@@ -230,20 +308,11 @@ class _Maker:
         if r["request_type"] == "initial":
             age = int(rng.gauss(68 if mm else 63, 10))
             r["member_age"] = 16 if self.chance(0.004) else min(max(age, 19), 97)
-            specialty = _pick(rng, (("hematology", 50), ("oncology", 42), ("other", 8)))
+            specialty = _pick(rng, _TERM_WEIGHTS["prescriber_specialty"])
             r["prescriber_specialty"] = specialty
             if specialty == "other":
                 r["specialist_consulted"] = self.tri(0.6, 0.25)
-            r["disease_status"] = _pick(
-                rng,
-                (
-                    ("relapsed", 45),
-                    ("refractory", 38),
-                    ("progressive", 9),
-                    ("responding", 5),
-                    ("newly_diagnosed", 3),
-                ),
-            )
+            r["disease_status"] = _pick(rng, _TERM_WEIGHTS["disease_status"])
             if mm:
                 self.mm(r, day)
             elif diagnosis in ("other", ""):
@@ -263,16 +332,16 @@ class _Maker:
                     self.mm(r, day)
                 else:
                     self.bcell(r, day)
-        if day >= GENERIC_FROM:
+        if day >= self.policy.generic_from:
             if self.chance(0.45):
-                r["product"] = "selinexor"
+                r["product"] = GENERIC
             else:
-                r["product"] = "xpovio"
+                r["product"] = BRAND
                 r["generic_available"] = self.tri(0.6, 0.3)
                 if r["generic_available"]:
                     r["generic_contraindicated"] = self.tri(0.4, 0.4)
         elif self.chance(0.8):
-            r["product"] = "xpovio"
+            r["product"] = BRAND
         if diagnosis in ("other", "follicular_lymphoma"):
             r["label_change_within_6_months"] = self.tri(0.2, 0.6)
             r["on_formulary"] = self.tri(0.5, 0.4)
@@ -297,9 +366,9 @@ class _Maker:
         elif kind == "impossible_date":
             r["service_date"] = f"{day.year}-02-30"
         elif kind == "before_first_version":
-            r["service_date"] = (FIRST_DAY - dt.timedelta(days=rng.randint(1, 200))).isoformat()
+            r["service_date"] = (self.first_day - dt.timedelta(days=rng.randint(1, 200))).isoformat()
         elif kind == "unavailable_strength":
-            r["doses"] = [{"tablets": 2, "strength_mg": 10 if day < STRENGTH_10_FROM else 30}]
+            r["doses"] = [{"tablets": 2, "strength_mg": self.policy.not_yet_marketed(day)}]
         elif kind == "missing_line_of_business":
             del r["line_of_business"]
         elif kind == "unknown_agent":
@@ -311,8 +380,11 @@ class _Maker:
         return SyntheticClaim(claim.claim_id, r)
 
 
-def synthetic_claims(count: int, seed: int, invalid_rate: float = 0.02) -> Iterator[SyntheticClaim]:
-    maker = _Maker(seed)
+def synthetic_claims(
+    count: int, seed: int, invalid_rate: float = 0.02, versions: Sequence[PolicyVersion] | None = None
+) -> Iterator[SyntheticClaim]:
+    """``versions``: the policy's versions (default: the packaged ones)."""
+    maker = _Maker(seed, PolicyData.of(policy_versions() if versions is None else versions))
     for i in range(1, count + 1):
         yield maker.claim(i, invalid_rate)
 
@@ -346,14 +418,19 @@ def json_line(claim: SyntheticClaim) -> str:
 
 
 def write_claims(
-    out: IO[str], count: int, seed: int, fmt: ClaimFormat = "csv", invalid_rate: float = 0.02
+    out: IO[str],
+    count: int,
+    seed: int,
+    fmt: ClaimFormat = "csv",
+    invalid_rate: float = 0.02,
+    versions: Sequence[PolicyVersion] | None = None,
 ) -> int:
     """Write ``count`` claims; returns the number of claim rows written."""
     if fmt == "csv":
         out.write(csv_header())
     line = csv_line if fmt == "csv" else json_line
     batch: list[str] = []
-    for claim in synthetic_claims(count, seed, invalid_rate):
+    for claim in synthetic_claims(count, seed, invalid_rate, versions):
         batch.append(line(claim))
         if len(batch) >= 5000:
             out.write("".join(batch))

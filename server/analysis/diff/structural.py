@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ...engine.model import Duration, FactSpec, Group, Leaf, Node, PolicyVersion
-from ...formats.versions import value_json
+from ...formats.versions import metadata_json, value_json
 from .model import Area, Change, ChangeKind, FieldChange, StructuralDiff, VersionSummary
 from .wording import rule_words
 
@@ -226,23 +226,12 @@ def _fact(spec: FactSpec) -> dict[str, Any]:
 
 
 def _metadata(v: PolicyVersion) -> dict[str, tuple[str, dict[str, Any]]]:
-    m = v.meta
-    fields = {
-        "policy_id": m.policy_id,
-        "title": m.title,
-        "version": m.version,
-        "effective": m.effective.isoformat(),
-        "recorded": m.recorded.isoformat(),
-        "revision_log.date": m.revision_log_date.isoformat(),
-        "revision_log.pt_approval": m.pt_approval,
-        "revision_log.text": m.revision_log_text,
-        "provenance": m.provenance,
-        "semver_reasoning": m.semver_reasoning,
-        "assumptions": list(m.assumptions),
-        "choices": list(m.choices),
-        "unmodelled": list(m.unmodelled),
-        "content_hash": v.content_hash,
-    }
+    fields: dict[str, Any] = {}
+    for name, value in metadata_json(v).items():
+        if isinstance(value, dict):  # revision_log: one field per part, "revision_log.date"
+            fields.update({f"{name}.{part}": part_value for part, part_value in value.items()})
+        else:
+            fields[name] = value
     return {k: ("", {"value": value}) for k, value in fields.items()}
 
 

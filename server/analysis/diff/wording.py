@@ -8,20 +8,10 @@ from typing import Any
 
 import yaml
 
+from ...engine.language import OPERATORS
 from .model import Change, DifferenceKind, FieldChange
 
-OP_WORDS = {
-    "eq": "=",
-    "ne": "≠",
-    "lt": "<",
-    "le": "≤",
-    "gt": ">",
-    "ge": "≥",
-    "in": "is one of",
-    "not_in": "is none of",
-    "set_equals_any": "is exactly one of",
-    "set_not_equals_any": "is none of",
-}
+OP_WORDS = {name: op.words for name, op in OPERATORS.items()}
 MARK = {"added": "+", "removed": "-", "changed": "~"}
 
 

@@ -30,7 +30,6 @@ import z3  # type: ignore[import-untyped]
 from ...engine.decision import Decision
 from ...engine.errors import InvalidRequest, RxPolicyError
 from ...engine.evaluate import trace
-from ...engine.facts import normalise
 from ...engine.loading import SERVICE_DATE
 from ...engine.model import PolicyVersion
 from ...engine.store import VersionStore
@@ -39,13 +38,10 @@ from ..diff.model import Bump, CriterionChange, DifferenceKind, SemanticDiff, Wi
 from .encode import (
     APPROVE,
     CODE_NAMES,
-    FALSE,
     INVALID,
     NO_SECTION,
     REFER,
-    TRUE,
     Z3_LOCK,
-    Kleene,
     Outcome,
     PairEncoding,
     SectionId,
@@ -54,6 +50,7 @@ from .encode import (
     less_favourable,
     shorter,
 )
+from .forms import FALSE, TRUE, Kleene
 from .space import DosesFact
 
 METHOD = "z3 SMT solver, whole request space"
@@ -293,7 +290,7 @@ class _Search:
         and a later rule's value still tells which rules changed.
         """
         version = self.versions[side]
-        facts = normalise(version, request, self.store.compiled(version).measures)
+        facts = self.store.compiled(version).normalise(request)
         out = dict.fromkeys(self._keys(section), _ABSENT)
         for ind in version.indications:
             if ("indication", ind.key) == section:

@@ -23,6 +23,7 @@ from ...engine.decision import Decision
 from ...engine.errors import InvalidRequest
 from ...engine.loading import REQUEST_TYPE
 from ...engine.model import Duration, Group, Indication, Leaf, Node, PolicyVersion, Referral
+from .forms import CONNECTIVE_FORMS, TRUE, Kleene
 from .space import RequestSpace
 
 # z3's Python API builds every term in one global context, which is not safe to share between
@@ -36,29 +37,6 @@ NO_SECTION = -1
 NO_TARGET = -1
 
 SectionId = tuple[str, str]  # ("indication" | "referral", key)
-
-
-@attrs.frozen
-class Kleene:
-    """A three-valued result: ``t`` surely true, ``f`` surely false, neither: unknown."""
-
-    t: Any
-    f: Any
-
-    def same_as(self, other: Kleene) -> Any:
-        return z3.And(self.t == other.t, self.f == other.f)
-
-
-TRUE = Kleene(z3.BoolVal(True), z3.BoolVal(False))
-FALSE = Kleene(z3.BoolVal(False), z3.BoolVal(True))
-
-
-def _all(values: Sequence[Kleene]) -> Kleene:
-    return Kleene(z3.And([v.t for v in values] or [True]), z3.Or([v.f for v in values] or [False]))
-
-
-def _any(values: Sequence[Kleene]) -> Kleene:
-    return Kleene(z3.Or([v.t for v in values] or [False]), z3.And([v.f for v in values] or [True]))
 
 
 @attrs.frozen
@@ -131,8 +109,7 @@ class VersionEncoding:
             value = Kleene(z3.And(known, test), z3.And(known, z3.Not(test)))
         else:
             assert isinstance(node, Group)
-            kids = [self.node(c) for c in node.children]
-            value = _all(kids) if node.mode == "all" else _any(kids)
+            value = CONNECTIVE_FORMS[node.mode]([self.node(c) for c in node.children])
         self._cache[node.key] = value
         return value
 

@@ -22,34 +22,23 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import z3  # type: ignore[import-untyped]
 
 from ...engine.facts import MAX_AGENTS_PER_LINE, MAX_TABLETS_PER_DOSE
+from ...engine.language import MEASURES, Measure, find_measure
 from ...engine.loading import SERVICE_DATE
 from ...engine.model import FactSpec, Leaf, PolicyVersion
+from .forms import EncodingError, Operand, dose_measure_form, line_measure_form, operator_form
 
 # What a version makes of the drug's own name in a list: it is dropped (facts.py).
 SELF = "<self>"
 # facts.py refuses a prior line with more agents than this.
 Versions = tuple[PolicyVersion, PolicyVersion]
 Norms = tuple[str | None, str | None]  # per side (0 = from, 1 = to): a term, SELF, or None (invalid)
-
-_COMPARE = {
-    "eq": lambda x, v: x == v,
-    "ne": lambda x, v: x != v,
-    "lt": lambda x, v: x < v,
-    "le": lambda x, v: x <= v,
-    "gt": lambda x, v: x > v,
-    "ge": lambda x, v: x >= v,
-}
-
-
-class EncodingError(Exception):
-    """A policy uses something the symbolic space cannot represent (a bug to fix here)."""
 
 
 class OutsideSpace(EncodingError):
@@ -108,6 +97,59 @@ def _count(terms: Sequence[Any]) -> Any:
     return _sum([z3.If(t, 1, 0) for t in terms])
 
 
+class _Operand:
+    """A leaf's operand (forms.Operand): subclasses say how it equals a criterion value."""
+
+    what = "value"
+
+    def is_one_of(self, values: Iterable[Any]) -> Any:
+        raise NotImplementedError
+
+    def is_none_of(self, values: Iterable[Any]) -> Any:
+        return z3.Not(self.is_one_of(values))
+
+    def number(self) -> Any:
+        raise EncodingError(f"a {self.what} is compared as a number")
+
+
+class _Value(_Operand):
+    """A leaf's operand that is a single z3 term (a number or a yes/no)."""
+
+    def __init__(self, term: Any, constant: Callable[[Any], Any], what: str) -> None:
+        self.term = term
+        self.constant = constant
+        self.what = what
+
+    def is_one_of(self, values: Iterable[Any]) -> Any:
+        hits = [self.term == self.constant(v) for v in values]
+        return hits[0] if len(hits) == 1 else _or(hits)
+
+    def is_none_of(self, values: Iterable[Any]) -> Any:
+        misses = [self.term != self.constant(v) for v in values]
+        return misses[0] if len(misses) == 1 else _and(misses)
+
+    def number(self) -> Any:
+        if self.what != "number":
+            raise EncodingError(f"a {self.what} is compared as a number")
+        return self.term
+
+
+class _Members(_Operand):
+    """A leaf's operand that is a set of agents: equal to one of the criterion's sets."""
+
+    what = "list of agents"
+
+    def __init__(self, equals: Callable[[Any], Any]) -> None:
+        self.equals = equals
+
+    def is_one_of(self, values: Iterable[Any]) -> Any:
+        return _or([self.equals(v) for v in values])
+
+
+def _number(term: Any) -> Operand:
+    return _Value(term, z3.IntVal, "number")
+
+
 class SymFact:
     """One fact of the request space. Subclasses add the value variables."""
 
@@ -130,8 +172,8 @@ class SymFact:
     def value_valid(self, side: int, spec: FactSpec) -> Any:
         return z3.BoolVal(True)
 
-    def test(self, side: int, leaf: Leaf) -> Any:
-        """The comparison ``leaf`` makes, for a present value."""
+    def operand(self, side: int, leaf: Leaf) -> Operand:
+        """What ``leaf`` compares (the fact or a measure of it), for a present value."""
         raise EncodingError(f"a criterion cannot read the {self.name} fact ({leaf.key})")
 
     def complexity(self) -> Any:
@@ -149,11 +191,24 @@ class SymFact:
         return z3.Not(self.present) if raw is None else z3.And(self.present, value)
 
 
-def _compare(op: str, x: Any, value: Any) -> Any:
-    try:
-        return _COMPARE[op](x, value)
-    except KeyError:
-        raise EncodingError(f"operator {op} on a number") from None
+def _measure(leaf: Leaf, fact_type: str) -> tuple[Measure, str]:
+    measure, argument = find_measure(fact_type, leaf.fact.split(".", 1)[1] if "." in leaf.fact else "")
+    if measure is None:
+        raise EncodingError(f"unknown measure {leaf.fact} ({leaf.key})")
+    return measure, argument
+
+
+class _Terms(_Operand):
+    """An enum fact as a leaf's operand: which spelling was sent, read by one version."""
+
+    what = "term"
+
+    def __init__(self, fact: EnumFact, side: int) -> None:
+        self.fact = fact
+        self.side = side
+
+    def is_one_of(self, values: Iterable[Any]) -> Any:
+        return self.fact.member(self.side, values)
 
 
 class EnumFact(SymFact):
@@ -182,14 +237,8 @@ class EnumFact(SymFact):
     def value_valid(self, side: int, spec: FactSpec) -> Any:
         return _or([self.choice == i for i, a in enumerate(self.atoms) if a.norms[side] is not None])
 
-    def test(self, side: int, leaf: Leaf) -> Any:
-        if leaf.op in ("eq", "ne"):
-            hit = self.member(side, [leaf.value])
-        elif leaf.op in ("in", "not_in"):
-            hit = self.member(side, leaf.value)
-        else:
-            raise EncodingError(f"operator {leaf.op} on a term ({leaf.key})")
-        return hit if leaf.op in ("eq", "in") else z3.Not(hit)
+    def operand(self, side: int, leaf: Leaf) -> Operand:
+        return _Terms(self, side)
 
     def realise(self, model: Any) -> Any:
         return self.atoms[model.eval(self.choice, model_completion=True).as_long()].raw
@@ -209,12 +258,8 @@ class BoolFact(SymFact):
         super().__init__(name, specs)
         self.value = z3.Bool(name)
 
-    def test(self, side: int, leaf: Leaf) -> Any:
-        if leaf.op == "eq":
-            return self.value == z3.BoolVal(leaf.value)
-        if leaf.op == "ne":
-            return self.value != z3.BoolVal(leaf.value)
-        raise EncodingError(f"operator {leaf.op} on a yes/no fact ({leaf.key})")
+    def operand(self, side: int, leaf: Leaf) -> Operand:
+        return _Value(self.value, z3.BoolVal, "yes/no fact")
 
     def realise(self, model: Any) -> Any:
         return z3.is_true(model.eval(self.value, model_completion=True))
@@ -248,8 +293,8 @@ class IntFact(SymFact):
             out.append(self.value <= spec.maximum)
         return _and(out)
 
-    def test(self, side: int, leaf: Leaf) -> Any:
-        return _compare(leaf.op, self.value, leaf.value)
+    def operand(self, side: int, leaf: Leaf) -> Operand:
+        return _number(self.value)
 
     def realise(self, model: Any) -> Any:
         return model.eval(self.value, model_completion=True).as_long()
@@ -357,11 +402,8 @@ class TermsFact(SymFact):
         known = {n for a in self.agents.atoms if (n := a.norms[side]) is not None and n != SELF}
         return _and([self._term_present(side, t) == z3.BoolVal(t in terms) for t in sorted(known | terms)])
 
-    def test(self, side: int, leaf: Leaf) -> Any:
-        if leaf.op not in ("set_equals_any", "set_not_equals_any"):
-            raise EncodingError(f"operator {leaf.op} on a list of agents ({leaf.key})")
-        hit = _or([self.equals(side, group) for group in leaf.value])
-        return hit if leaf.op == "set_equals_any" else z3.Not(hit)
+    def operand(self, side: int, leaf: Leaf) -> Operand:
+        return _Members(lambda group: self.equals(side, group))
 
     def complexity(self) -> Any:
         return self.length
@@ -422,13 +464,11 @@ class LinesFact(SymFact):
             out.append(self.lines <= spec.max_items)
         return _and(out)
 
-    def measure(self, side: int, leaf: Leaf) -> Any:
-        _, _, measure = leaf.fact.partition(".")
-        if measure == "count":
-            return self.lines
-        name, _, cls = measure.partition(".")
-        if name != "molecules_in_class":
-            raise EncodingError(f"unknown measure {leaf.fact} ({leaf.key})")
+    def operand(self, side: int, leaf: Leaf) -> Operand:
+        measure, argument = _measure(leaf, "lines")
+        return _number(line_measure_form(measure)(self, side, argument))
+
+    def molecules_in_class(self, side: int, cls: str) -> Any:
         version = self.agents.versions[side]
         by_molecule: dict[str, list[Any]] = {}
         for used, atom in zip(self.used, self.agents.atoms, strict=True):
@@ -436,9 +476,6 @@ class LinesFact(SymFact):
             if agent is not None and cls in agent.classes:
                 by_molecule.setdefault(agent.molecule, []).append(used)
         return _count([_or(flags) for flags in by_molecule.values()])
-
-    def test(self, side: int, leaf: Leaf) -> Any:
-        return _compare(leaf.op, self.measure(side, leaf), leaf.value)
 
     def complexity(self) -> Any:
         return _count(self.used) + self.lines
@@ -503,31 +540,15 @@ class DosesFact(SymFact):
             out.append(_count(self.used) <= spec.max_items)
         return _and(out)
 
-    def _mg(self, i: int) -> Any:
+    def mg(self, i: int) -> Any:
         expr = self.tablets[i] * self.strengths[-1]
         for j in range(len(self.strengths) - 2, -1, -1):
             expr = z3.If(self.strength[i] == j, self.tablets[i] * self.strengths[j], expr)
         return expr
 
-    def measure(self, leaf: Leaf) -> Any:
-        _, _, name = leaf.fact.partition(".")
-        used = self.used
-        if name == "weekly_mg":
-            return _sum([z3.If(u, self._mg(i), 0) for i, u in enumerate(used)])
-        if name == "weekly_tablets":
-            return _sum([z3.If(u, t, 0) for u, t in zip(used, self.tablets, strict=True)])
-        if name == "per_week":
-            return _count(used)
-        if name in ("max_dose_mg", "max_dose_tablets"):
-            values = [self._mg(i) if name == "max_dose_mg" else self.tablets[i] for i in range(self.slots)]
-            best = values[0]  # slot 0 is used whenever the fact is present
-            for u, v in zip(used[1:], values[1:], strict=True):
-                best = z3.If(z3.And(u, v > best), v, best)
-            return best
-        raise EncodingError(f"unknown measure {leaf.fact} ({leaf.key})")
-
-    def test(self, side: int, leaf: Leaf) -> Any:
-        return _compare(leaf.op, self.measure(leaf), leaf.value)
+    def operand(self, side: int, leaf: Leaf) -> Operand:
+        measure, _ = _measure(leaf, "doses")
+        return _number(dose_measure_form(measure)(self))
 
     def complexity(self) -> Any:
         return _count(self.used)
@@ -583,9 +604,9 @@ def _slot_count(
     for v in versions:
         for node in v.nodes().values():
             if isinstance(node, Leaf) and node.fact.startswith(f"{name}.") and isinstance(node.value, int):
-                measure = node.fact.split(".", 1)[1]
-                per_slot = {"per_week": 1, "weekly_tablets": MAX_TABLETS_PER_DOSE}.get(
-                    measure, MAX_TABLETS_PER_DOSE * min(strengths)
+                measure = MEASURES[("doses", node.fact.split(".", 1)[1])]
+                per_slot = {"days": 1, "tablets": MAX_TABLETS_PER_DOSE}.get(
+                    measure.quantity or "", MAX_TABLETS_PER_DOSE * min(strengths)
                 )
                 need = max(need, math.ceil((node.value + 1) / per_slot) + 1)
     return need
@@ -644,13 +665,11 @@ class RequestSpace:
         return z3.And([f.valid(side) for f in self.facts.values()])
 
     def leaf(self, side: int, leaf: Leaf) -> tuple[Any, Any]:
-        """(known, test) for a leaf under one version."""
+        """(known, test) for a leaf under one version: the operator's z3 form on its operand."""
         fact = self.facts[leaf.base_fact]
-        if isinstance(fact, DosesFact):
-            return fact.present, fact.test(side, leaf)
-        if "." in leaf.fact and not isinstance(fact, LinesFact):
+        if "." in leaf.fact and not isinstance(fact, (LinesFact, DosesFact)):
             raise EncodingError(f"{leaf.fact}: measures of a {type(fact).__name__} ({leaf.key})")
-        return fact.present, fact.test(side, leaf)
+        return fact.present, operator_form(leaf.op)(fact.operand(side, leaf), leaf.value)
 
     def known_count(self) -> Any:
         """Facts a request states, besides the service date every request has."""

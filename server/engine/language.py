@@ -1,0 +1,230 @@
+"""The policy language, defined once: connectives, operators and derived measures.
+
+A criterion is an all-of / any-of over children, or a leaf that compares a fact (or a
+fixed derived measure of one) with a value through one of a small, closed set of
+operators: no free code, no eval, so every leaf stays analysable. Each entry here says
+what it applies to, its words for people and its concrete function. The loader, the
+evaluator, the renderers and the JSON Schema read this registry; the semantic diff's z3
+forms live in the analysis package (``analysis/semantic/forms.py``), looked up by the
+names used here, and a test checks that every entry has one.
+
+Adding an operator: one entry in OPERATORS plus its z3 form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
+
+import attrs
+
+from .model import Agent, FactSpec, FactType, Mode
+
+Kleene = bool | None
+ValueKind = Literal["int", "bool", "enum", "set"]
+Test = Callable[[Any], bool]
+Arg = TypeVar("Arg")
+
+KIND_WORDS: Mapping[ValueKind, str] = {
+    "int": "a number",
+    "bool": "a yes/no fact",
+    "enum": "a term",
+    "set": "a list of agents",
+}
+# The kind of value a fact has when a criterion compares it directly (no measure).
+DIRECT_KINDS: Mapping[FactType, ValueKind] = {"int": "int", "bool": "bool", "enum": "enum", "terms": "set"}
+
+
+# ------------------------------------------------------------------ connectives
+
+
+@attrs.frozen
+class Connective:
+    """All-of or any-of, Kleene three-valued: ``settles`` is the child value that decides
+    the group on its own (False for all-of, True for any-of); otherwise the group is
+    unknown if any child is, else the opposite of ``settles``."""
+
+    mode: Mode
+    settles: bool
+    words: str
+
+
+CONNECTIVES: Mapping[Mode, Connective] = {
+    "all": Connective("all", False, "all of"),
+    "any": Connective("any", True, "any of"),
+}
+
+
+def combine(settles: bool, children: Iterable[Callable[[Arg], Kleene]], arg: Arg) -> Kleene:
+    """The Kleene value of a group: children evaluated on ``arg`` in order, stopping at the
+    first that settles it. The compiled evaluator binds it (functools.partial) to a group's
+    child closures; the trace passes children that are already evaluated (``given``)."""
+    unknown = False
+    for child in children:
+        result = child(arg)
+        if result is settles:
+            return result
+        if result is None:
+            unknown = True
+    return None if unknown else not settles
+
+
+def given(result: Kleene) -> Callable[[object], Kleene]:
+    """A child whose value is already known (the trace has evaluated it)."""
+    return lambda _arg: result
+
+
+# ------------------------------------------------------------------ operators
+
+
+@attrs.frozen
+class Operator:
+    """``fact op value``. ``takes_list``: the value is a list of values of the fact's kind
+    (membership); otherwise it is one such value. ``bind`` turns the criterion's
+    (normalised) value into the test of a known fact value, built once per leaf."""
+
+    name: str
+    kinds: tuple[ValueKind, ...]
+    takes_list: bool
+    words: str
+    bind: Callable[[Any], Test]
+
+    def holds(self, fact_value: Any, criterion_value: Any) -> bool:
+        return self.bind(criterion_value)(fact_value)
+
+
+def _one_of(value: Any) -> Test:
+    return frozenset(value).__contains__
+
+
+def _none_of(value: Any) -> Test:
+    members = frozenset(value)
+    return lambda v: v not in members
+
+
+_EQUALITY: tuple[ValueKind, ...] = ("int", "bool", "enum")
+
+OPERATORS: Mapping[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("eq", _EQUALITY, False, "=", lambda c: lambda v: v == c),
+        Operator("ne", _EQUALITY, False, "≠", lambda c: lambda v: v != c),
+        Operator("lt", ("int",), False, "<", lambda c: lambda v: v < c),
+        Operator("le", ("int",), False, "≤", lambda c: lambda v: v <= c),
+        Operator("gt", ("int",), False, ">", lambda c: lambda v: v > c),
+        Operator("ge", ("int",), False, "≥", lambda c: lambda v: v >= c),
+        Operator("in", ("enum",), True, "is one of", _one_of),
+        Operator("not_in", ("enum",), True, "is none of", _none_of),
+        Operator("set_equals_any", ("set",), True, "is exactly one of", _one_of),
+        Operator("set_not_equals_any", ("set",), True, "is none of", _none_of),
+    )
+}
+
+
+def operators_for(kind: ValueKind) -> tuple[str, ...]:
+    return tuple(name for name, op in OPERATORS.items() if kind in op.kinds)
+
+
+# ------------------------------------------------------------------ derived measures
+
+Dose = tuple[int, int]  # (tablets, strength_mg) for one dosing day
+
+# A dose measure is an aggregate over the dosing days of a per-day quantity; the z3 form
+# builds the same two parts, so each dose measure is written once, as a pair of names.
+DOSE_QUANTITIES: Mapping[str, Callable[[Dose], int]] = {
+    "mg": lambda dose: dose[0] * dose[1],
+    "tablets": lambda dose: dose[0],
+    "days": lambda _dose: 1,
+}
+AGGREGATES: Mapping[str, Callable[[Iterable[int]], int]] = {"sum": sum, "max": max}
+
+Compute = Callable[[Any, str, Mapping[str, Agent]], int]
+
+
+@attrs.frozen
+class Measure:
+    """``fact.name`` (or ``fact.name.<argument>``): an integer derived from a list fact.
+    ``compute`` takes the normalised fact value, the argument ('' when none) and the
+    version's agents. Dose measures also name their aggregate and per-day quantity."""
+
+    name: str
+    of: FactType
+    words: str
+    compute: Compute
+    argument: str | None = None  # what follows the name, in words ("class")
+    kind: ValueKind = "int"
+    aggregate: str | None = None
+    quantity: str | None = None
+
+
+def _dose_measure(name: str, aggregate: str, quantity: str, words: str) -> Measure:
+    total, per_day = AGGREGATES[aggregate], DOSE_QUANTITIES[quantity]
+
+    def compute(doses: Sequence[Dose], _argument: str, _agents: Mapping[str, Agent]) -> int:
+        return total(map(per_day, doses))
+
+    return Measure(name, "doses", words, compute, aggregate=aggregate, quantity=quantity)
+
+
+def _line_count(lines: Sequence[Any], _argument: str, _agents: Mapping[str, Agent]) -> int:
+    return len(lines)
+
+
+def _molecules_in_class(lines: Sequence[Sequence[str]], cls: str, agents: Mapping[str, Agent]) -> int:
+    # Distinct molecules across all lines: Darzalex then Darzalex Faspro is one anti-CD38 antibody.
+    return len({agents[term].molecule for line in lines for term in line if cls in agents[term].classes})
+
+
+MEASURES: Mapping[tuple[FactType, str], Measure] = {
+    (m.of, m.name): m
+    for m in (
+        _dose_measure("weekly_mg", "sum", "mg", "mg per week"),
+        _dose_measure("weekly_tablets", "sum", "tablets", "tablets per week"),
+        _dose_measure("per_week", "sum", "days", "doses per week"),
+        _dose_measure("max_dose_mg", "max", "mg", "largest single dose in mg"),
+        _dose_measure("max_dose_tablets", "max", "tablets", "largest single dose in tablets"),
+        Measure("count", "lines", "number of prior lines", _line_count),
+        Measure(
+            "molecules_in_class",
+            "lines",
+            "distinct molecules of a class across prior lines",
+            _molecules_in_class,
+            argument="class",
+        ),
+    )
+}
+
+
+def measures_of(fact_type: str) -> tuple[Measure, ...]:
+    return tuple(m for (of, _), m in MEASURES.items() if of == fact_type)
+
+
+def find_measure(fact_type: str, path: str) -> tuple[Measure | None, str]:
+    """The measure a reference ``name`` or ``name.argument`` names, and its argument."""
+    name, _, argument = path.partition(".")
+    for measure in measures_of(fact_type):
+        if measure.name == name and (measure.argument is None) == (not argument):
+            return measure, argument
+    return None, ""
+
+
+def _measure_list(spec: FactSpec) -> str:
+    found = [m.name + (f".<{m.argument}>" if m.argument else "") for m in measures_of(spec.type)]
+    return ", ".join(found) or "none"
+
+
+def measure_kind(spec: FactSpec, path: str, agents: Mapping[str, Agent]) -> tuple[ValueKind | None, str]:
+    """The kind of value ``spec.name.path`` has, or (None, why it is not a valid reference)."""
+    if not path:
+        kind = DIRECT_KINDS.get(spec.type)
+        if kind is None:
+            return None, f"a {spec.type} fact is compared through a measure ({_measure_list(spec)})"
+        return kind, ""
+    if not measures_of(spec.type):
+        return None, f"a {spec.type} fact has no measure '{path}'"
+    measure, argument = find_measure(spec.type, path)
+    if measure is None:
+        return None, f"'{path}' is not a measure of {spec.type} ({_measure_list(spec)})"
+    if measure.argument == "class" and argument not in {c for a in agents.values() for c in a.classes}:
+        return None, f"'{argument}' is not a class of any agent in the vocabulary"
+    return measure.kind, ""
