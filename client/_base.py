@@ -27,6 +27,15 @@ DIFF_FORMATS = {
     "html": pb.DIFF_FORMAT_HTML,
 }
 STREAM_BATCH = CLIENT_STREAM_BATCH
+# The client method of each rpc of rxpolicy.v1.PolicyService, in both clients (a test
+# holds this to the service descriptor).
+RPC_METHODS = {
+    "Evaluate": "evaluate",
+    "EvaluateStream": "evaluate_many",
+    "ListVersions": "list_versions",
+    "GetVersion": "get_version",
+    "DiffVersions": "diff_versions",
+}
 
 
 class _Default:

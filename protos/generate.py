@@ -65,6 +65,7 @@ def generate(out: Path) -> list[Path]:
         f"--grpc_python_out={out}",
         f"--plugin=protoc-gen-mypy_grpc={plugin}",
         f"--mypy_grpc_out={out}",
+        "--mypy_grpc_opt=quiet",
         *files,
     ]
     if protoc.main(args) != 0:
