@@ -14,9 +14,9 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
+import attrs
 from rxpolicy.limits import MAX_STREAM_BATCH
 from rxpolicy.v1 import policy_service_pb2 as pb
 
@@ -43,7 +43,7 @@ def stream_batch_size(requested: int) -> int:
 Builder = Callable[[Any], pb.EvaluateRequest]
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class Batch:
     """One stream message's worth of items. ``slots`` has None where the server answers,
     or the local error of an item that could not be sent at all; ``message`` is None

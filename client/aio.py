@@ -161,6 +161,17 @@ async def _chunks(items: Iterable[Any] | AsyncIterable[Any], size: int) -> Async
         yield chunk
 
 
+async def _close(call: Any) -> None:
+    """Every result is in: wait for the server to end the call (so its resources are free
+    when this returns). A failure now loses nothing, so it is not raised."""
+    try:
+        extra = await call.read()
+    except grpc.RpcError:
+        return
+    if extra is not grpc.aio.EOF:
+        raise PolicyClientError(grpc.StatusCode.INTERNAL, "more responses than requests")
+
+
 class _CallOver:
     """The stream ended before sending what the plan still needs."""
 
@@ -246,6 +257,7 @@ class _Stream:
                         plan.answered()
                         for result in head.results(response):
                             yield result
+                    await _close(call)
                     break
                 except grpc.RpcError as exc:
                     error = from_rpc_error(exc)

@@ -6,9 +6,9 @@ only the client has."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
+import attrs
 from rxpolicy.decisions import (
     Approval,
     Citation,
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class VersionDiff:
     """DiffVersions: the rendered diff and, for a semantic diff, its verdict."""
 
@@ -52,7 +52,7 @@ class VersionDiff:
     required_bump: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class Request:
     """One item for ``evaluate_many`` when it needs more than its facts."""
 

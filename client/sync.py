@@ -212,6 +212,17 @@ class _Stream:
                 self._changed.wait(0.1)
             return head
 
+    @staticmethod
+    def _close(call: Any) -> None:
+        """Every result is in: wait for the server to end the call (so its resources are
+        free when this returns). A failure now loses nothing, so it is not raised."""
+        try:
+            extra = next(call, None)
+        except grpc.RpcError:
+            return
+        if extra is not None:
+            raise PolicyClientError(grpc.StatusCode.INTERNAL, "more responses than requests")
+
     def run(self, items: Iterable[Any], size: int, clock: StreamClock) -> Iterator[Result]:
         client, plan = self._client, self._plan
         source = chunks(items, size)
@@ -232,6 +243,7 @@ class _Stream:
                     with self._changed:
                         plan.answered()
                     yield from head.results(response)
+                self._close(call)
                 break
             except grpc.RpcError as exc:
                 error = from_rpc_error(exc)

@@ -4,19 +4,20 @@ The engine returns these types, the API edge turns them into protos and back, th
 client hands them to its callers and retro-review counts them; JSON is made only here
 (``to_json``), at the edges (the CLI, case files, result rows, the client's callers).
 
-Pure Python, standard library only (no grpc, no protobuf), so the engine core imports it
+Pure Python (attrs frozen classes; no grpc, no protobuf), so the engine core imports it
 too. It sits beside ``rxpolicy.v1`` in the contract package because the client, which
-never imports the server, needs it as much as the engine does. Frozen, slotted
-dataclasses rather than attrs (which the engine's own model uses): the client's whole
-dependency set stays grpcio and protobuf.
+never imports the server, needs it as much as the engine does. attrs rather than frozen
+dataclasses: the engine builds these on its hot path (a traced decision makes about 25),
+and attrs' frozen classes are built measurably faster.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+
+import attrs
 
 Outcome = Literal["approve", "deny", "pend", "refer"]
 OUTCOMES: tuple[Outcome, ...] = ("approve", "deny", "pend", "refer")
@@ -27,7 +28,7 @@ NOT_FOUND = "NOT_FOUND"
 INTERNAL = "INTERNAL"
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class VersionRef:
     """Which version decided: enough for an auditor to fetch the exact bytes.
 
@@ -41,7 +42,7 @@ class VersionRef:
     draft: bool = False  # not in the lock file: never decides in a service without --allow-drafts
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class Citation:
     """A criterion of the policy, in its own words."""
 
@@ -50,7 +51,7 @@ class Citation:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class Unmet:
     """A numbered criterion that is definitely not met, and the leaf criteria why."""
 
@@ -58,7 +59,7 @@ class Unmet:
     because: tuple[Citation, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class Approval:
     """``months`` is None exactly when the approval runs for the length of benefit."""
 
@@ -67,7 +68,7 @@ class Approval:
     approved_through: dt.date | None
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class TraceNode:
     key: str
     cite: str
@@ -78,7 +79,7 @@ class TraceNode:
     children: tuple[TraceNode, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class FieldViolation:
     """One problem with one field of a request (the shape of google.rpc.BadRequest)."""
 
@@ -86,7 +87,7 @@ class FieldViolation:
     description: str
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class Decision:
     """A decision. ``request_id`` is the id of the request it answers, where there is one
     (the engine itself decides facts, not requests, and leaves it empty)."""
@@ -113,7 +114,7 @@ class Decision:
         return decision_json(self)
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class ErrorResult:
     """A request that got no decision: invalid input, an unknown policy or version, or
     an internal failure. ``code`` is the status code's name (``INVALID_ARGUMENT``)."""

@@ -8,13 +8,13 @@ those here, which is what makes the two paths' output identical.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import attrs
 from rxpolicy.decisions import ErrorResult, FieldViolation, Result, approval_months
 
 OutputFormat = Literal["csv", "jsonl"]
@@ -95,7 +95,7 @@ def sort_violations(result: Result, order: Mapping[str, int]) -> Result:
         base = v.field.split("[", 1)[0].split(".", 1)[0]
         return order.get(base, last), base
 
-    return dataclasses.replace(result, violations=tuple(sorted(result.violations, key=rank)))
+    return attrs.evolve(result, violations=tuple(sorted(result.violations, key=rank)))
 
 
 def change(before: Row, after: Row) -> tuple[str, str]:
