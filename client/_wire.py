@@ -92,12 +92,14 @@ def fact_value(value: Any) -> facts_pb2.FactValue | None:
     elif isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
         out.integer = value  # a float stays a float (other_facts), as it is in process
     elif (agents := _strings(value)) is not None:
+        out.agents.SetInParent()  # present even when empty: prescribed alone is not unknown
         out.agents.agents.extend(agents)
     elif isinstance(value, (list, tuple)) and all(_strings(line) is not None for line in value):
         out.therapy_lines.SetInParent()
         for line in value:
             out.therapy_lines.lines.add().agents.extend(line)
     elif (days := _dose_days(value)) is not None:
+        out.doses.SetInParent()
         out.doses.days.extend(days)
     else:
         return None

@@ -61,6 +61,9 @@ DEMO_REQUESTS = [
         "doses": [{"tablets": 2, "strength_mg": 100}],
     },
     {**DEMO, "service_date": "2024-07-01", "request_type": "renewal", "tolerating": True},
+    {**DEMO, "prior_therapies": []},  # an empty list is a value, not an unknown fact
+    {**DEMO, "prior_therapies": [[]]},
+    {**DEMO, "doses": []},
 ]
 
 
@@ -159,6 +162,9 @@ def test_a_second_policy_is_decided_over_grpc_with_typed_facts(
         ["doses"],
         "approve",
         "approve",
+        "deny",  # no prior therapy: no BTK inhibitor
+        ["prior_therapies"],
+        ["doses"],
     ]
     assert remote[0]["policy_id"] == "XX.DEMO.7"
 
