@@ -1,9 +1,12 @@
 """Requests from Python values to the wire, results from the wire to typed values.
 
-The client never judges a value; the server is the one validator. A value that
-fits its typed field goes there; anything else (wrong type, out of range, a fact
-the proto has no field for) goes in ``Facts.other_facts`` under its own name, and
-the server answers INVALID_ARGUMENT naming that field, exactly as in process.
+The client never judges a value; the server is the one validator. Every fact goes in
+``Facts.values`` under its own name, its kind read from the value's shape (text, a
+64-bit integer, a boolean, a list of agents, lines of agents, a dose schedule), never
+from the fact's name: a second policy's facts travel as typed as the first's. A value
+that fits no kind (a fraction, a mapping, a list of mixed items) goes in
+``Facts.other_facts``, and the server answers INVALID_ARGUMENT naming that field,
+exactly as in process.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import grpc
-from google.protobuf import descriptor, struct_pb2
+from google.protobuf import struct_pb2
+from rxpolicy.decisions import INVALID_ARGUMENT
+from rxpolicy.limits import INT64_MAX, INT64_MIN
 from rxpolicy.v1 import decision_pb2, facts_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
@@ -32,19 +37,16 @@ from .results import (
     VersionRef,
 )
 
-_INT32 = (-(2**31), 2**31 - 1)
-# Requests the server accepts in one EvaluateStream message (server/api/servicer.py).
-MAX_STREAM_BATCH = 1000
-_FD = descriptor.FieldDescriptor
-_FIELDS = {f.name: f for f in facts_pb2.Facts.DESCRIPTOR.fields if f.name != "other_facts"}
+_INT32 = (-(2**31), 2**31 - 1)  # a dose day's tablets and strength (Dose)
+_DOSE_KEYS = frozenset({"tablets", "strength_mg"})
 
 
-def _as_int(value: Any) -> int | None:
+def _as_int(value: Any, low: int, high: int) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, int) and _INT32[0] <= value <= _INT32[1]:
+    if isinstance(value, int) and low <= value <= high:
         return value
     return None
 
@@ -53,72 +55,55 @@ def _is_date(value: Any) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if _is_date(value):
-        return str(value.isoformat())
-    return None
-
-
 def _strings(value: Any) -> list[str] | None:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         return None
     return list(value)
 
 
-def _fill(msg: facts_pb2.Facts, name: str, value: Any) -> bool:
-    """Put ``value`` in its typed field; False when it does not fit there."""
-    f = _FIELDS[name]
-    if f.type == _FD.TYPE_STRING:
-        text = _text(value)
-        if text is None:
-            return False
-        setattr(msg, name, text)
-    elif f.type == _FD.TYPE_INT32:
-        number = _as_int(value)
-        if number is None:
-            return False
-        setattr(msg, name, number)
-    elif f.type == _FD.TYPE_BOOL:
-        if not isinstance(value, bool):
-            return False
-        setattr(msg, name, value)
-    elif name == "combination":
-        agents = _strings(value)
-        if agents is None:
-            return False
-        msg.combination.SetInParent()
-        msg.combination.agents.extend(agents)
-    elif name == "prior_therapies":
-        if not isinstance(value, (list, tuple)):
-            return False
-        lines = [_strings(line) for line in value]
-        if any(line is None for line in lines):
-            return False
-        msg.prior_therapies.SetInParent()
-        for line in lines:
-            msg.prior_therapies.lines.add().agents.extend(line or ())
-    elif name == "doses":
-        if not isinstance(value, (list, tuple)):
-            return False
-        days = []
-        for item in value:
-            if not isinstance(item, Mapping) or not set(item) <= {"tablets", "strength_mg"}:
-                return False
-            day = facts_pb2.Dose()
-            for key in ("tablets", "strength_mg"):
-                if item.get(key) is not None:
-                    number = _as_int(item[key])
-                    if number is None:
-                        return False
-                    setattr(day, key, number)
-            days.append(day)
-        msg.doses.SetInParent()
-        msg.doses.days.extend(days)
-    else:  # pragma: no cover - a field added to the proto without a rule here
-        return False
-    return True
+def _dose_days(value: Any) -> list[facts_pb2.Dose] | None:
+    if not isinstance(value, (list, tuple)):
+        return None
+    days = []
+    for item in value:
+        if not isinstance(item, Mapping) or not set(item) <= _DOSE_KEYS:
+            return None
+        day = facts_pb2.Dose()
+        for key in ("tablets", "strength_mg"):
+            if item.get(key) is not None:
+                number = _as_int(item[key], *_INT32)
+                if number is None:
+                    return None
+                setattr(day, key, number)
+        days.append(day)
+    return days
+
+
+def fact_value(value: Any) -> facts_pb2.FactValue | None:
+    """``value`` as a typed FactValue, its kind read from its shape; None when it fits none.
+    An empty list is an empty agent list: every list kind reads as [] on the server."""
+    out = facts_pb2.FactValue()
+    if isinstance(value, bool):
+        out.boolean = value
+    elif isinstance(value, str):
+        out.text = value
+    elif _is_date(value):
+        out.text = value.isoformat()
+    elif isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
+        out.integer = value  # a float stays a float (other_facts), as it is in process
+    elif (agents := _strings(value)) is not None:
+        out.agents.SetInParent()  # present even when empty: prescribed alone is not unknown
+        out.agents.agents.extend(agents)
+    elif isinstance(value, (list, tuple)) and all(_strings(line) is not None for line in value):
+        out.therapy_lines.SetInParent()
+        for line in value:
+            out.therapy_lines.lines.add().agents.extend(line)
+    elif (days := _dose_days(value)) is not None:
+        out.doses.SetInParent()
+        out.doses.days.extend(days)
+    else:
+        return None
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -172,8 +157,11 @@ def _facts_message(facts: Mapping[str, Any]) -> facts_pb2.Facts:
         name = str(key)
         if value is None:
             continue  # absent: unknown
-        if name not in _FIELDS or not _fill(msg, name, value):
+        typed = fact_value(value)
+        if typed is None:
             other[name] = _jsonable(value)
+        else:
+            msg.values[name].CopyFrom(typed)
     if other:
         msg.other_facts.update(other)
     return msg
@@ -305,11 +293,12 @@ def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
     )
 
 
-def _code(number: int) -> grpc.StatusCode:
-    for code in grpc.StatusCode:
-        if code.value[0] == number:
-            return code
-    return grpc.StatusCode.UNKNOWN
+def _code(number: int) -> str:
+    """A status code's name, from its number (the numbers are fixed by gRPC)."""
+    return _CODE_NAMES.get(number, "UNKNOWN")
+
+
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 
 
 def result(r: pb.EvaluateResult) -> Decision | ErrorResult:
@@ -328,7 +317,7 @@ def local_error(request_id: str, exc: Exception) -> ErrorResult:
     """An item that could not even be sent (not a mapping): its error, in its place."""
     return ErrorResult(
         request_id=request_id,
-        code=grpc.StatusCode.INVALID_ARGUMENT,
+        code=INVALID_ARGUMENT,
         message=f"invalid request: {exc}",
         violations=(FieldViolation("request", str(exc)),),
     )

@@ -3,72 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
 from rxpolicy.v1 import policy_service_pb2_grpc, version_pb2
 
-from . import _wire
-from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, PemSource, call_metadata, channel_args
+from ._base import DEFAULT, STREAM_BATCH, ClientBase, StreamClock, Timeout
+from ._stream import STREAM_ATTEMPTS, Batch, Builder, Plan, backoff, group, stream_batch_size
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
-from .sync import batches, diff_request, diff_result, merge, stream_batch_size, version_request
-
-_DEFAULT: Any = object()
-_END = object()
 
 
-async def _aiter(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item
-
-
-class AsyncPolicyClient:
-    """Asyncio client for rxpolicy.v1.PolicyService; the same options as PolicyClient.
+class AsyncPolicyClient(ClientBase):
+    """Asyncio client for rxpolicy.v1.PolicyService; the same options and methods as
+    PolicyClient, awaited.
 
     Create it inside the event loop that uses it; ``async with`` closes the channel."""
 
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        token: str | None = None,
-        tls: bool = False,
-        root_certificates: PemSource = None,
-        certificate_chain: PemSource = None,
-        private_key: PemSource = None,
-        server_name: str | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        policy_id: str | None = None,
-        options: Sequence[tuple[str, Any]] = (),
+    _channel: grpc.aio.Channel
+    _stub: policy_service_pb2_grpc.PolicyServiceAsyncStub
+
+    def _connect(
+        self, target: str, creds: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
     ) -> None:
-        creds, opts = channel_args(
-            target,
-            tls=tls,
-            root_certificates=root_certificates,
-            certificate_chain=certificate_chain,
-            private_key=private_key,
-            server_name=server_name,
-            options=options,
-        )
-        self.target = target
-        self.timeout = timeout
-        self.policy_id = policy_id
         self._channel = (
-            grpc.aio.secure_channel(target, creds, opts)
+            grpc.aio.secure_channel(target, creds, options)
             if creds is not None
-            else grpc.aio.insecure_channel(target, opts)
+            else grpc.aio.insecure_channel(target, options)
         )
         self._stub = policy_service_pb2_grpc.PolicyServiceStub(self._channel)
-        self._metadata = call_metadata(token)
 
     async def __aenter__(self) -> AsyncPolicyClient:
         return self
@@ -78,14 +46,6 @@ class AsyncPolicyClient:
 
     async def close(self) -> None:
         await self._channel.close()
-
-    async def _call(self, method: Any, request: Any, timeout: Any) -> Any:
-        try:
-            return await method(
-                request, timeout=self.timeout if timeout is _DEFAULT else timeout, metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
 
     async def evaluate(
         self,
@@ -97,19 +57,25 @@ class AsyncPolicyClient:
         as_known_on: dt.date | str | None = None,
         include_trace: bool = False,
         version: str | None = None,
-        timeout: float | None = _DEFAULT,
+        timeout: Timeout = DEFAULT,
         **more_facts: Any,
     ) -> Decision:
-        request = _wire.evaluate_request(
-            {**(facts or {}), **more_facts},
+        request = self._evaluate_request(
+            facts,
+            more_facts,
             request_id=request_id,
-            policy_id=policy_id or self.policy_id,
+            policy_id=policy_id,
             as_known_on=as_known_on,
             include_trace=include_trace,
             version=version,
         )
-        response = await self._call(self._stub.Evaluate, request, timeout)
-        return _wire.decision(response.request_id, response.decision)
+        try:
+            response = await self._stub.Evaluate(
+                request, timeout=self._deadline(timeout), metadata=self._metadata
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return self._decision(response)
 
     async def evaluate_many(
         self,
@@ -119,70 +85,26 @@ class AsyncPolicyClient:
         as_known_on: dt.date | str | None = None,
         include_trace: bool = False,
         version: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = STREAM_BATCH,
         timeout: float | None = None,
     ) -> AsyncIterator[Result]:
-        """Decide every item over one EvaluateStream; results in input order (see PolicyClient)."""
-        pid = policy_id or self.policy_id
-        size = stream_batch_size(batch_size)
-        counter = itertools.count()  # one across chunks: item-N is the item's place in the input
-
-        def build(item: Any) -> pb.EvaluateRequest:
-            return _wire.item_request(
-                item, policy_id=pid, as_known_on=as_known_on, include_trace=include_trace, version=version
-            )
-
-        call = self._stub.EvaluateStream(timeout=timeout, metadata=self._metadata)
-        plan: asyncio.Queue[Any] = asyncio.Queue()
-
-        async def send() -> None:
-            try:
-                chunk: list[Any] = []
-                async for item in _aiter(items):
-                    chunk.append(item)
-                    if len(chunk) == size:
-                        await _send(chunk)
-                        chunk = []
-                if chunk:
-                    await _send(chunk)
-                await call.done_writing()
-            finally:
-                plan.put_nowait(_END)
-
-        async def _send(chunk: list[Any]) -> None:
-            for message, slots in batches(chunk, size, build, counter):
-                plan.put_nowait((message is not None, slots))
-                if message is not None:
-                    await call.write(message)
-
-        writer = asyncio.ensure_future(send())
-        try:
-            while (entry := await plan.get()) is not _END:
-                sent, slots = entry
-                response = None
-                if sent:
-                    response = await call.read()
-                    if response is grpc.aio.EOF:
-                        raise PolicyClientError(
-                            grpc.StatusCode.INTERNAL, "the stream ended before its requests"
-                        )
-                for result in merge(slots, response):
-                    yield result
-            await writer  # re-raises a failure of the caller's iterable
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
-        finally:
-            if not writer.done():
-                writer.cancel()
-            elif not writer.cancelled() and writer.exception() is not None:
-                pass  # retrieved: the call's own error (raised above) says why
-            call.cancel()
+        """Decide every item over EvaluateStream; results in input order, requests not yet
+        answered sent again when a stream fails UNAVAILABLE (see PolicyClient)."""
+        stream = _Stream(self, self._item_builder(policy_id, as_known_on, include_trace, version))
+        async for result in stream.run(items, stream_batch_size(batch_size), StreamClock(timeout)):
+            yield result
 
     async def list_versions(
-        self, policy_id: str | None = None, *, timeout: float | None = _DEFAULT
+        self, policy_id: str | None = None, *, timeout: Timeout = DEFAULT
     ) -> list[version_pb2.VersionInfo]:
-        request = pb.ListVersionsRequest(policy_id=policy_id or self.policy_id or "")
-        return list((await self._call(self._stub.ListVersions, request, timeout)).versions)
+        request = self._list_request(policy_id)
+        try:
+            response = await self._stub.ListVersions(
+                request, timeout=self._deadline(timeout), metadata=self._metadata
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return self._versions(response)
 
     async def get_version(
         self,
@@ -190,10 +112,16 @@ class AsyncPolicyClient:
         *,
         in_force_on: dt.date | str | None = None,
         policy_id: str | None = None,
-        timeout: float | None = _DEFAULT,
+        timeout: Timeout = DEFAULT,
     ) -> version_pb2.PolicyVersion:
-        request = version_request(version, in_force_on, policy_id or self.policy_id)
-        return (await self._call(self._stub.GetVersion, request, timeout)).version  # type: ignore[no-any-return]
+        request = self._version_request(version, in_force_on, policy_id)
+        try:
+            response = await self._stub.GetVersion(
+                request, timeout=self._deadline(timeout), metadata=self._metadata
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return self._version(response)
 
     async def diff_versions(
         self,
@@ -203,7 +131,146 @@ class AsyncPolicyClient:
         policy_id: str | None = None,
         semantic: bool = False,
         format: str = "text",
-        timeout: float | None = _DEFAULT,
+        timeout: Timeout = DEFAULT,
     ) -> VersionDiff:
-        request = diff_request(from_ref, to_ref, policy_id or self.policy_id, semantic, format)
-        return diff_result(await self._call(self._stub.DiffVersions, request, timeout))
+        request = self._diff_request(from_ref, to_ref, policy_id, semantic, format)
+        try:
+            response = await self._stub.DiffVersions(
+                request, timeout=self._deadline(timeout), metadata=self._metadata
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return self._diff(response)
+
+
+async def _chunks(items: Iterable[Any] | AsyncIterable[Any], size: int) -> AsyncIterator[list[Any]]:
+    chunk: list[Any] = []
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            chunk.append(item)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    else:
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+async def _close(call: Any) -> None:
+    """Every result is in: wait for the server to end the call (so its resources are free
+    when this returns). A failure now loses nothing, so it is not raised."""
+    try:
+        extra = await call.read()
+    except grpc.RpcError:
+        return
+    if extra is not grpc.aio.EOF:
+        raise PolicyClientError(grpc.StatusCode.INTERNAL, "more responses than requests")
+
+
+class _CallOver:
+    """The stream ended before sending what the plan still needs."""
+
+
+_CALL_OVER = _CallOver()
+
+
+class _Stream:
+    """One evaluate_many call: a writer task per stream sends the plan's batches (reading
+    the caller's items as it goes), this generator reads the answers. A writer whose
+    stream failed is left to notice it and stop, never cancelled while it reads the
+    caller's items (that would close the caller's async iterable mid-call)."""
+
+    def __init__(self, client: AsyncPolicyClient, build: Builder) -> None:
+        self._client = client
+        self._build = build
+        self._plan = Plan()
+        self._changed = asyncio.Event()
+        self._reading = asyncio.Lock()
+        self._counter = itertools.count()
+
+    async def _read(self, source: AsyncIterator[list[Any]]) -> None:
+        async with self._reading:  # one reader at a time keeps the items in order
+            if self._plan.source_done:
+                return
+            try:
+                chunk = await anext(source, None)
+            except Exception as exc:  # the caller's iterable failed: end the stream, re-raise there
+                chunk = None
+                self._plan.failure = exc
+            if chunk is None:
+                self._plan.source_done = True
+            else:
+                self._plan.add(*group(chunk, self._build, self._counter))
+            self._changed.set()
+
+    async def _write(self, call: Any, source: AsyncIterator[list[Any]], attempt: int) -> None:
+        plan = self._plan
+        try:
+            while plan.attempt == attempt:
+                batch = plan.next_to_send()
+                if batch is not None:
+                    await call.write(batch.message)
+                elif plan.source_done:
+                    await call.done_writing()
+                    return
+                else:
+                    await self._read(source)
+        except (grpc.RpcError, asyncio.InvalidStateError):
+            return  # the stream failed: its reader reports why (and may start the next)
+
+    async def _head(self, call: Any) -> Batch | _CallOver | None:
+        plan = self._plan
+        while (head := plan.head()) is None and not plan.finished:
+            if call.done():
+                return _CALL_OVER
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.1)
+        return head
+
+    async def run(
+        self, items: Iterable[Any] | AsyncIterable[Any], size: int, clock: StreamClock
+    ) -> AsyncIterator[Result]:
+        client, plan = self._client, self._plan
+        source = _chunks(items, size)
+        writers: list[asyncio.Future[None]] = []
+        failures = 0
+        try:
+            while True:
+                call = client._stub.EvaluateStream(timeout=clock.left(), metadata=client._metadata)
+                writers.append(asyncio.ensure_future(self._write(call, source, plan.attempt)))
+                try:
+                    while (head := await self._head(call)) is not None:
+                        response = None
+                        if isinstance(head, _CallOver) or head.message is not None:
+                            read = await call.read()  # raises the stream's error, if it failed
+                            if not isinstance(read, pb.EvaluateStreamResponse) or isinstance(head, _CallOver):
+                                raise PolicyClientError(
+                                    grpc.StatusCode.INTERNAL, "the stream ended before its requests"
+                                )
+                            response = read
+                        plan.answered()
+                        for result in head.results(response):
+                            yield result
+                    await _close(call)
+                    break
+                except grpc.RpcError as exc:
+                    error = from_rpc_error(exc)
+                    failures += 1
+                    if error.code != grpc.StatusCode.UNAVAILABLE or failures >= STREAM_ATTEMPTS:
+                        raise error from None
+                finally:
+                    call.cancel()
+                plan.new_stream()
+                await asyncio.sleep(backoff(failures))
+            await asyncio.gather(*writers)
+        finally:
+            for writer in writers:
+                writer.cancel()
+        if plan.failure is not None:
+            raise plan.failure

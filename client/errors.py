@@ -31,7 +31,7 @@ class InvalidRequestError(PolicyClientError):
         return tuple(v.field for v in self.violations)
 
     def to_json(self) -> dict[str, Any]:
-        return error_json(self.code, self.violations)
+        return error_json(self.code.name, self.violations)
 
 
 class NotFoundError(PolicyClientError):

@@ -33,7 +33,7 @@ from rxpolicy.server.engine.store import VersionStore
 from rxpolicy.v1 import facts_pb2, policy_service_pb2_grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
 
-FACT_NAMES = [f.name for f in facts_pb2.Facts.DESCRIPTOR.fields if f.name != "other_facts"]
+FACT_NAMES = [f.name for f in facts_pb2.Facts.DESCRIPTOR.fields if f.name not in ("other_facts", "values")]
 OK_CODES = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT}
 FUZZ = settings(
     max_examples=150,
@@ -115,6 +115,36 @@ int32s = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 
 
 @st.composite
+def fact_values(draw: Any) -> facts_pb2.FactValue:
+    """A typed fact value of any kind (or none), for any fact name."""
+    value = facts_pb2.FactValue()
+    kind = draw(st.sampled_from(["", "text", "integer", "boolean", "agents", "therapy_lines", "doses"]))
+    if kind == "text":
+        value.text = draw(texts)
+    elif kind == "integer":
+        value.integer = draw(st.integers(min_value=-(2**63), max_value=2**63 - 1))
+    elif kind == "boolean":
+        value.boolean = draw(st.booleans())
+    elif kind == "agents":
+        value.agents.agents.extend(draw(st.lists(texts, max_size=10)))
+    elif kind == "therapy_lines":
+        value.therapy_lines.SetInParent()
+        for line in draw(st.lists(st.lists(texts, max_size=4), max_size=10)):
+            value.therapy_lines.lines.add().agents.extend(line)
+    elif kind == "doses":
+        value.doses.SetInParent()
+        for tablets, strength in draw(
+            st.lists(st.tuples(int32s | st.none(), int32s | st.none()), max_size=8)
+        ):
+            day = value.doses.days.add()
+            if tablets is not None:
+                day.tablets = tablets
+            if strength is not None:
+                day.strength_mg = strength
+    return value
+
+
+@st.composite
 def raw_requests(draw: Any) -> pb.EvaluateRequest:
     facts = facts_pb2.Facts()
     for field in facts_pb2.Facts.DESCRIPTOR.fields:
@@ -131,6 +161,9 @@ def raw_requests(draw: Any) -> pb.EvaluateRequest:
                     )
                 )
             )
+        elif name == "values":
+            for fact, value in draw(st.dictionaries(st.text(max_size=10), fact_values(), max_size=4)).items():
+                facts.values[fact].CopyFrom(value)
         elif name in ("combination",):
             facts.combination.SetInParent()
             facts.combination.agents.extend(draw(st.lists(texts, max_size=30)))

@@ -2,8 +2,10 @@
 (the case-file shape), and engine results -> proto messages.
 
 The engine is the only validator: this module moves values, it never judges them.
-A value the client could not fit into its typed field arrives in ``other_facts``
-under the fact's own name, so the engine names the field and says what is wrong.
+A fact arrives in ``Facts.values`` (any policy's facts, typed by name), in one of the
+typed fields of CP.PHAR.431 (older clients), or in ``other_facts`` when its value fits
+no kind, under the fact's own name, so the engine names the field and says what is
+wrong.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..engine.errors import FieldViolation, InvalidRequest
 from ..engine.model import Group, Leaf, Node, PolicyVersion
 
 OTHER_FACTS = "other_facts"
+VALUES = "values"
 
 # ------------------------------------------------------------------ requests
 
@@ -68,28 +71,51 @@ def value_to_python(value: struct_pb2.Value) -> Any:
     return None
 
 
+_FACT_VALUE_KINDS: dict[str, Callable[[facts_pb2.FactValue], Any]] = {
+    "text": lambda v: v.text,
+    "integer": lambda v: v.integer,
+    "boolean": lambda v: v.boolean,
+    "agents": lambda v: _agents(v.agents),
+    "therapy_lines": lambda v: _lines(v.therapy_lines),
+    "doses": lambda v: _doses(v.doses),
+}
+
+
+def fact_value_to_python(value: facts_pb2.FactValue) -> Any:
+    """A typed fact value as the engine reads it; no kind set is an absent fact (None)."""
+    kind = value.WhichOneof("kind")
+    return None if kind is None else _FACT_VALUE_KINDS[kind](value)
+
+
 def facts_mapping(facts: facts_pb2.Facts) -> dict[str, Any]:
     """The request in the engine's shape: only the facts that are present."""
     out: dict[str, Any] = {}
     other: struct_pb2.Struct | None = None
     for field, value in facts.ListFields():
+        if field.name == VALUES:
+            continue
         if field.message_type is None:
             out[field.name] = value
         elif field.name == OTHER_FACTS:
             other = value
         else:
             out[field.name] = _MESSAGE_FACTS[field.message_type.full_name](value)
+    clashes: list[FieldViolation] = []
+    for name, typed in facts.values.items():
+        if name in out:
+            clashes.append(FieldViolation(name, f"is set both as a field and in {VALUES}; send it once"))
+        elif (python := fact_value_to_python(typed)) is not None:
+            out[name] = python
     if other is not None:
-        clashes: list[FieldViolation] = []
         for name, raw in other.fields.items():
-            if name in out:
+            if name in out or name in facts.values:
                 clashes.append(
-                    FieldViolation(name, f"is set both as a field and in {OTHER_FACTS}; send it once")
+                    FieldViolation(name, f"is set both in {OTHER_FACTS} and as a typed value; send it once")
                 )
             else:
                 out[name] = value_to_python(raw)
-        if clashes:
-            raise InvalidRequest(clashes)
+    if clashes:
+        raise InvalidRequest(clashes)
     return out
 
 

@@ -20,7 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf import message_factory
 from google.protobuf.message import DecodeError, Message
+from rxpolicy import limits
 from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
@@ -38,12 +40,9 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PolicyService"].full_name
 _REQUEST_FIELDS = frozenset(
     {"request", "requests", "request_id", "policy_id", "as_known_on", "facts", "version", "in_force_on"}
 )
-# A request id goes into the decision log, whose lines must stay under PIPE_BUF (logs.py).
-MAX_REQUEST_ID_CHARS = 256
-# Requests in one EvaluateStream message: bounds the response (about 5 KB a decision with
-# its trace: 5 MB) well below the send limit. The client's batches never exceed it
-# (client/_wire.py).
-MAX_STREAM_BATCH = 1000
+# The contract's limits (rxpolicy.limits), which the client reads too.
+MAX_REQUEST_ID_CHARS = limits.MAX_REQUEST_ID_CHARS
+MAX_STREAM_BATCH = limits.MAX_STREAM_BATCH
 # Decided between yields to the event loop (about 10 ms of work with traces), so other
 # callers and health checks are served during a long batch.
 STREAM_SLICE = 50
@@ -403,7 +402,7 @@ def guarded(
             except Exception:
                 if context.done():
                     raise _CallOver() from None
-                rid = status.clip(getattr(request, "request_id", "") or "", 256)
+                rid = status.clip(getattr(request, "request_id", "") or "", MAX_REQUEST_ID_CHARS)
                 event("internal error", 40, method=method.__name__, request_id=rid, exc_info=True)
                 await _abort(
                     context,
@@ -441,26 +440,35 @@ def guarded_stream(
     return handler
 
 
+SERVICE = pb.DESCRIPTOR.services_by_name["PolicyService"]
+
+
+def method_handlers(servicer: PolicyServicer) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """One handler per rpc of the service descriptor, each with deserializers that turn
+    undecodable bytes into INVALID_ARGUMENT (the generated registration would answer
+    INTERNAL). An rpc with no servicer method, or of a kind not handled here, fails
+    the server's start: it is never silently left unserved."""
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for method in SERVICE.methods:
+        implementation = getattr(servicer, method.name, None)
+        if implementation is None:
+            raise TypeError(f"{type(servicer).__name__} has no method for rpc {method.full_name}")
+        request = safe_deserializer(message_factory.GetMessageClass(method.input_type))
+        response = message_factory.GetMessageClass(method.output_type).SerializeToString
+        kind = (method.client_streaming, method.server_streaming)
+        if kind == (False, False):
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                guarded(implementation), request_deserializer=request, response_serializer=response
+            )
+        elif kind == (True, True):
+            handlers[method.name] = grpc.stream_stream_rpc_method_handler(
+                guarded_stream(implementation), request_deserializer=request, response_serializer=response
+            )
+        else:
+            raise TypeError(f"rpc {method.full_name}: no handler for its streaming kind {kind}")
+    return handlers
+
+
 def generic_handler(servicer: PolicyServicer) -> grpc.GenericRpcHandler:
-    """The service's method handlers, with deserializers that turn undecodable bytes
-    into INVALID_ARGUMENT (the generated registration would answer INTERNAL)."""
-    unary: dict[str, tuple[type[Message], type[Message]]] = {
-        "Evaluate": (pb.EvaluateRequest, pb.EvaluateResponse),
-        "ListVersions": (pb.ListVersionsRequest, pb.ListVersionsResponse),
-        "GetVersion": (pb.GetVersionRequest, pb.GetVersionResponse),
-        "DiffVersions": (pb.DiffVersionsRequest, pb.DiffVersionsResponse),
-    }
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
-        name: grpc.unary_unary_rpc_method_handler(
-            guarded(getattr(servicer, name)),
-            request_deserializer=safe_deserializer(req),
-            response_serializer=resp.SerializeToString,
-        )
-        for name, (req, resp) in unary.items()
-    }
-    handlers["EvaluateStream"] = grpc.stream_stream_rpc_method_handler(
-        guarded_stream(servicer.EvaluateStream),
-        request_deserializer=safe_deserializer(pb.EvaluateStreamRequest),
-        response_serializer=pb.EvaluateStreamResponse.SerializeToString,
-    )
-    return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)
+    """The service's method handlers, built from its descriptor (method_handlers)."""
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, method_handlers(servicer))

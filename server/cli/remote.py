@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# mypy resolves rxpolicy.* through protos/ only, so it cannot see rxpolicy.client (client/).
-from rxpolicy.client import (  # type: ignore[import-not-found,unused-ignore]
+from rxpolicy.client import (
     InvalidRequestError,
     NotFoundError,
     PolicyClient,

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 import attrs
-
-
-@attrs.frozen
-class FieldViolation:
-    """One problem with one field of a request (the shape of google.rpc.BadRequest)."""
-
-    field: str
-    description: str
+from rxpolicy.decisions import FieldViolation as FieldViolation  # one vocabulary: shared with the client
 
 
 class RxPolicyError(Exception):

@@ -1,72 +1,20 @@
-"""Decisions as plain JSON-ready data, and as a readable explanation."""
+"""Decisions as JSON (made by ``rxpolicy.decisions``, the one place), and as a readable
+explanation of that JSON."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..engine.decision import Citation, Decision, TraceNode
+from rxpolicy.decisions import INVALID_ARGUMENT, citation_json, decision_json, trace_json
+from rxpolicy.decisions import error_json as _error_json
+
 from ..engine.errors import InvalidRequest
 
-
-def citation_json(c: Citation) -> dict[str, str]:
-    return {"cite": c.cite, "key": c.key, "text": c.text}
-
-
-def trace_json(node: TraceNode) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "key": node.key,
-        "cite": node.cite,
-        "text": node.text,
-        "result": {True: "met", False: "not_met", None: "unknown"}[node.result],
-    }
-    if node.fact is not None:
-        out["fact"] = node.fact
-        out["observed"] = node.observed
-    if node.children:
-        out["children"] = [trace_json(c) for c in node.children]
-    return out
-
-
-def decision_json(decision: Decision) -> dict[str, Any]:
-    approval = decision.approval
-    months: int | str | None = None
-    if approval is not None:
-        months = "length_of_benefit" if approval.length_of_benefit else approval.months
-    out: dict[str, Any] = {
-        "decision": decision.outcome,
-        "policy_id": decision.version.policy_id,
-        "version": decision.version.version,
-        "version_effective": decision.version.effective.isoformat(),
-        "content_hash": decision.version.content_hash,
-        **({"draft": True} if decision.version.draft else {}),
-        "indication": citation_json(decision.indication) if decision.indication else None,
-        "approval_months": months,
-        "approved_through": (
-            approval.approved_through.isoformat() if approval and approval.approved_through else None
-        ),
-        "refer_to": decision.refer_to,
-        "referral": [citation_json(c) for c in decision.referral],
-        "unmet": [
-            citation_json(u.criterion) | {"because": [citation_json(b) for b in u.because]}
-            for u in decision.unmet
-        ],
-        "missing": list(decision.missing),
-    }
-    if decision.notes:
-        out["notes"] = list(decision.notes)
-    if decision.trace is not None:
-        out["trace"] = [trace_json(t) for t in decision.trace]
-    return out
+__all__ = ["citation_json", "decision_json", "error_json", "explain", "trace_json"]
 
 
 def error_json(error: InvalidRequest) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": "INVALID_ARGUMENT",
-            "fields": list(dict.fromkeys(error.fields)),
-            "violations": [{"field": v.field, "description": v.description} for v in error.violations],
-        }
-    }
+    return _error_json(INVALID_ARGUMENT, error.violations)
 
 
 _MARK = {"met": "[x]", "not_met": "[ ]", "unknown": "[?]"}

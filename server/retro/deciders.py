@@ -1,7 +1,7 @@
 """Who decides a chunk of requests: the engine in this process, or a server's stream.
 
-Both return the canonical result JSON (``decision_json`` / ``error_json``), one per
-request, in order; everything downstream is shared.
+Both return typed results (``rxpolicy.decisions``: a Decision or an ErrorResult), one
+per request, in order; everything downstream is shared.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from rxpolicy.decisions import ErrorResult, Result
+
 from ..engine.errors import InvalidRequest
 from ..engine.model import PolicyVersion
 from ..engine.store import VersionStore
-from ..formats.decisions import decision_json, error_json
 
 Request = tuple[str, Mapping[str, Any]]  # (claim id, request mapping)
 
@@ -23,25 +24,17 @@ class FatalDeciderError(Exception):
 
 
 class Decider(Protocol):
-    def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[dict[str, Any]]:
+    def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[Result]:
         """One result per request, in order; ``compare`` decides under the compare-to version."""
         ...
 
     def close(self) -> None: ...
 
 
-def internal_error(exc: BaseException) -> dict[str, Any]:
-    """A row the engine failed on unexpectedly: an error row, never a stopped run.
-
-    Only the exception's type is kept: its message could quote member facts.
-    """
-    return {
-        "error": {
-            "code": "INTERNAL",
-            "fields": ["row"],
-            "violations": [{"field": "row", "description": f"internal error ({type(exc).__name__})"}],
-        }
-    }
+def internal_error(exc: BaseException) -> ErrorResult:
+    """A row the engine failed on unexpectedly: an error row, never a stopped run
+    (only the exception's type is kept: its message could quote member facts)."""
+    return ErrorResult.internal(exc, field="row")
 
 
 class LocalDecider:
@@ -58,19 +51,17 @@ class LocalDecider:
         self._as_known_on = as_known_on
         self._compare_to = compare_to
 
-    def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[dict[str, Any]]:
+    def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[Result]:
         version = self._compare_to if compare else None
         decide = self._store.decide
         policy_id, known = self._policy_id, self._as_known_on
-        out: list[dict[str, Any]] = []
+        out: list[Result] = []
         append = out.append
         for _claim_id, request in requests:
             try:
-                append(
-                    decision_json(decide(request, policy_id=policy_id, as_known_on=known, version=version))
-                )
+                append(decide(request, policy_id=policy_id, as_known_on=known, version=version))
             except InvalidRequest as exc:
-                append(error_json(exc))
+                append(ErrorResult.invalid(exc.violations))
             except Exception as exc:
                 append(internal_error(exc))
         return out

@@ -1,7 +1,7 @@
 """Deciding through a running server: each chunk goes over one EvaluateStream.
 
-Results come back as the client's typed results; ``to_json()`` gives the same shape
-as the engine's renderer, so rows are built exactly as in process. A per-claim
+Results come back as the client's typed results, the same types the engine returns
+(``rxpolicy.decisions``), so rows are built exactly as in process. A per-claim
 error (invalid facts) is a result like any other; losing the server is not, and
 stops the run instead of turning every later claim into an error row. Each chunk's
 stream has a deadline, so a server that accepts the call and never answers stops the
@@ -13,17 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from typing import Any
 
-# mypy checks this tree as the packages `server` and `client`, so it cannot resolve the
-# installed name rxpolicy.client (the same ignore as server/cli/remote.py).
-from rxpolicy.client import (  # type: ignore[import-not-found,unused-ignore]
-    PolicyClient,
-    PolicyClientError,
-)
-from rxpolicy.client import (  # type: ignore[import-not-found,unused-ignore]
-    Request as ClientRequest,
-)
+from rxpolicy.client import PolicyClient, PolicyClientError
+from rxpolicy.client import Request as ClientRequest
+from rxpolicy.decisions import Result
 
 from .deciders import FatalDeciderError, Request
 
@@ -74,20 +67,19 @@ class RemoteDecider:
             timeout=None,
         )
 
-    def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[dict[str, Any]]:
+    def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[Result]:
         items = [ClientRequest(facts=facts, request_id=claim_id) for claim_id, facts in requests]
         deadline = chunk_deadline(len(items), self._timeout)
         try:
-            return [
-                r.to_json()
-                for r in self._client.evaluate_many(
+            return list(
+                self._client.evaluate_many(
                     items,
                     as_known_on=self._as_known_on,
                     version=self._compare_to if compare else None,
                     batch_size=STREAM_BATCH,
                     timeout=deadline,
                 )
-            ]
+            )
         except PolicyClientError as exc:
             # The status code and the server's words only: never a claim's facts.
             if exc.code.name == "DEADLINE_EXCEEDED":

@@ -1,8 +1,8 @@
-"""Result rows: one per claim, built only from the canonical result JSON.
+"""Result rows: one per claim, built only from typed results.
 
-Both ways of deciding (in process, or through a server) give ``decision_json`` /
-``error_json`` shaped dicts; every output row and every count in the summary is
-made from those here, which is what makes the two paths' output identical.
+Both ways of deciding (in process, or through a server) give the same typed results
+(``rxpolicy.decisions``); every output row and every count in the summary is made from
+those here, which is what makes the two paths' output identical.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
+
+import attrs
+from rxpolicy.decisions import ErrorResult, FieldViolation, Result, approval_months
 
 OutputFormat = Literal["csv", "jsonl"]
 ERROR = "error"
@@ -42,10 +45,9 @@ COMPARE_COLUMNS = (
 Row = dict[str, Any]
 
 
-def outcome(result: Mapping[str, Any]) -> Row:
+def outcome(result: Result) -> Row:
     """The per-claim fields of one result (decision or error), JSON-ready."""
-    error = result.get("error")
-    if error is not None:
+    if isinstance(result, ErrorResult):
         return {
             "version": None,
             "version_effective": None,
@@ -56,22 +58,20 @@ def outcome(result: Mapping[str, Any]) -> Row:
             "unmet": [],
             "missing": [],
             "error": {
-                "fields": list(error.get("fields", ())),
-                "violations": [
-                    {"field": v.get("field", ""), "description": v.get("description", "")}
-                    for v in error.get("violations", ())
-                ],
+                "fields": list(dict.fromkeys(result.fields)),
+                "violations": [{"field": v.field, "description": v.description} for v in result.violations],
             },
         }
+    through = result.approval.approved_through if result.approval else None
     return {
-        "version": result.get("version"),
-        "version_effective": result.get("version_effective"),
-        "decision": result.get("decision"),
-        "approval_months": result.get("approval_months"),
-        "approved_through": result.get("approved_through"),
-        "refer_to": result.get("refer_to"),
-        "unmet": [u.get("cite", "") for u in result.get("unmet", ())],
-        "missing": list(result.get("missing", ())),
+        "version": result.version.version,
+        "version_effective": result.version.effective.isoformat(),
+        "decision": result.outcome,
+        "approval_months": approval_months(result.approval),
+        "approved_through": through.isoformat() if through else None,
+        "refer_to": result.refer_to,
+        "unmet": list(result.unmet_cites),
+        "missing": list(result.missing),
         "error": None,
     }
 
@@ -82,24 +82,20 @@ def field_order(facts: Iterable[str]) -> dict[str, int]:
     return {"row": -2, "claim_id": -1} | {name: i for i, name in enumerate(facts)}
 
 
-def sort_violations(result: dict[str, Any], order: Mapping[str, int]) -> dict[str, Any]:
+def sort_violations(result: Result, order: Mapping[str, int]) -> Result:
     """Violations in a fixed order, not in the order the request's keys happened to arrive:
     a CSV header, a JSON line and a proto message order their facts differently, and the
     same claim must read the same whichever way it was decided. Stable, so the items of
     one list field keep the engine's order."""
-    error = result.get("error")
-    if not error or len(error.get("violations", ())) < 2:
+    if not isinstance(result, ErrorResult) or len(result.violations) < 2:
         return result
     last = len(order)
 
-    def rank(v: Mapping[str, Any]) -> tuple[int, str]:
-        field = str(v.get("field", ""))
-        base = field.split("[", 1)[0].split(".", 1)[0]
+    def rank(v: FieldViolation) -> tuple[int, str]:
+        base = v.field.split("[", 1)[0].split(".", 1)[0]
         return order.get(base, last), base
 
-    violations = sorted(error["violations"], key=rank)
-    fields = list(dict.fromkeys(v.get("field", "") for v in violations))
-    return {"error": {**error, "fields": fields, "violations": violations}}
+    return attrs.evolve(result, violations=tuple(sorted(result.violations, key=rank)))
 
 
 def change(before: Row, after: Row) -> tuple[str, str]:
@@ -113,9 +109,7 @@ def change(before: Row, after: Row) -> tuple[str, str]:
     return transition, ""
 
 
-def make_row(
-    line: int, claim_id: str, service_date: str, result: Mapping[str, Any], compare: Mapping[str, Any] | None
-) -> Row:
+def make_row(line: int, claim_id: str, service_date: str, result: Result, compare: Result | None) -> Row:
     row: Row = {"line": line, "claim_id": claim_id, "service_date": service_date}
     row.update(outcome(result))
     if compare is not None:

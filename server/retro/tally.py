@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-from collections.abc import Container, Mapping
+from collections.abc import Container
 from typing import Any
 
 import attrs
+from rxpolicy.decisions import Decision, Result
 
-from .results import ERROR, Row
+from .results import Row
 
 ERROR_EXAMPLES = 20
 TRANSITION_EXAMPLES = 5
@@ -74,7 +75,7 @@ class Tally:
     transitions_by_version: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
     examples: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
 
-    def add(self, row: Row, result: Mapping[str, Any], *, known: Container[str]) -> None:
+    def add(self, row: Row, result: Result, *, known: Container[str]) -> None:
         """Count one result row; ``known``: the fields the summary may name (the facts)."""
         self.rows += 1
         decision = row["decision"]
@@ -88,11 +89,11 @@ class Tally:
             self.undated += 1
         else:
             self.by_month[(month, decision)] += 1
-        if decision == ERROR:
+        if not isinstance(result, Decision):
             self._add_error(row, known)
             return
-        for u in result.get("unmet", ()):
-            self.unmet[(u.get("key", ""), u.get("cite", ""), u.get("text", ""))] += 1
+        for u in result.unmet:
+            self.unmet[(u.criterion.key, u.criterion.cite, u.criterion.text)] += 1
         for fact in row["missing"]:
             self.missing[fact] += 1
         if decision == "approve":

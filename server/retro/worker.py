@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from rxpolicy.decisions import ErrorResult, Result
 
 from ..engine.errors import FieldViolation
 from ..engine.store import VersionStore
@@ -149,8 +150,8 @@ class ChunkProcessor:
         k = 0
         for p in parsed:
             if p.request is None:
-                result: dict[str, Any] = _error_of(p.problems)
-                other: dict[str, Any] | None = result
+                result: Result = ErrorResult.invalid(p.problems)
+                other: Result | None = result
             else:
                 result = _with_problems(results[k], p.problems)
                 other = _with_problems(compared[k], p.problems) if compared is not None else None
@@ -166,7 +167,7 @@ class ChunkProcessor:
         data = format_rows(rows, self.config.output_format, self.compare)
         return ChunkResult(chunk.index, len(rows), data, tally)
 
-    def _decide(self, requests: list[Request], *, compare: bool) -> list[dict[str, Any]]:
+    def _decide(self, requests: list[Request], *, compare: bool) -> list[Result]:
         results = self.decider.decide_many(requests, compare=compare)
         if len(results) != len(requests):
             # A decider that lost or added results must not shift every later row.
@@ -174,33 +175,14 @@ class ChunkProcessor:
         return results
 
 
-def _error_of(problems: tuple[FieldViolation, ...]) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": "INVALID_ARGUMENT",
-            "fields": list(dict.fromkeys(p.field for p in problems)),
-            "violations": [{"field": p.field, "description": p.description} for p in problems],
-        }
-    }
-
-
-def _with_problems(result: dict[str, Any], problems: tuple[FieldViolation, ...]) -> dict[str, Any]:
+def _with_problems(result: Result, problems: tuple[FieldViolation, ...]) -> Result:
     """The engine's result for the readable part of a row, joined with what was unreadable:
     one pass names every bad field, and a row with any problem is an error row."""
     if not problems:
         return result
-    mine = _error_of(problems)
-    theirs = result.get("error")
-    if theirs is None:
-        return mine
-    violations = mine["error"]["violations"] + list(theirs.get("violations", ()))
-    return {
-        "error": {
-            "code": "INVALID_ARGUMENT",
-            "fields": list(dict.fromkeys(v["field"] for v in violations)),
-            "violations": violations,
-        }
-    }
+    if isinstance(result, ErrorResult):
+        return result.with_violations_first(problems)
+    return ErrorResult.invalid(problems)
 
 
 # ------------------------------------------------------------------ per-process state

@@ -59,6 +59,28 @@ async function main() {
     months: ok.reply.decision.approval.months,
   };
 
+  // The same facts through Facts.values, typed by kind (the map any policy's facts use).
+  const values = {
+    service_date: { text: "2025-06-02" },
+    line_of_business: { text: "medicaid" },
+    request_type: { text: "initial" },
+    member_age: { integer: 67 },
+    diagnosis: { text: "multiple_myeloma" },
+    prescriber_specialty: { text: "hematology" },
+    disease_status: { text: "relapsed" },
+    combination: { agents: { agents: ["Velcade", "dexamethasone"] } },
+    prior_therapies: { therapy_lines: { lines: [{ agents: ["lenalidomide", "dexamethasone"] }] } },
+    product: { text: "selinexor" },
+    doses: { doses: { days: [{ tablets: 5, strength_mg: 20 }] } },
+  };
+  const typed = await call("Evaluate", { request_id: "node-2", facts: { values } });
+  if (typed.err) throw typed.err;
+  out.typed = {
+    outcome: typed.reply.decision.outcome,
+    version: typed.reply.decision.version.version,
+    months: typed.reply.decision.approval.months,
+  };
+
   const bad = await call("Evaluate", { facts: { ...facts, diagnosis: "dlbc", member_age: -3 } });
   if (!bad.err) throw new Error("an invalid request got a decision");
   const details = bad.err.metadata.get("grpc-status-details-bin")[0];

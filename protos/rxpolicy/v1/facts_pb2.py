@@ -25,21 +25,27 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17rxpolicy/v1/facts.proto\x12\x0brxpolicy.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xa8\t\n\x05\x46\x61\x63ts\x12\x19\n\x0cservice_date\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1d\n\x10line_of_business\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0crequest_type\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x17\n\nmember_age\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x16\n\tdiagnosis\x18\x05 \x01(\tH\x04\x88\x01\x01\x12!\n\x14prescriber_specialty\x18\x06 \x01(\tH\x05\x88\x01\x01\x12!\n\x14specialist_consulted\x18\x07 \x01(\x08H\x06\x88\x01\x01\x12\x1b\n\x0e\x64isease_status\x18\x08 \x01(\tH\x07\x88\x01\x01\x12+\n\x0b\x63ombination\x18\t \x01(\x0b\x32\x16.rxpolicy.v1.AgentList\x12\x32\n\x0fprior_therapies\x18\n \x01(\x0b\x32\x19.rxpolicy.v1.TherapyLines\x12\x14\n\x07product\x18\x0b \x01(\tH\x08\x88\x01\x01\x12\x1e\n\x11generic_available\x18\x0c \x01(\x08H\t\x88\x01\x01\x12$\n\x17generic_contraindicated\x18\r \x01(\x08H\n\x88\x01\x01\x12(\n\x05\x64oses\x18\x0e \x01(\x0b\x32\x19.rxpolicy.v1.DoseSchedule\x12$\n\x17\x64ose_evidence_submitted\x18\x0f \x01(\x08H\x0b\x88\x01\x01\x12\'\n\x1areceiving_via_plan_benefit\x18\x10 \x01(\x08H\x0c\x88\x01\x01\x12\x1c\n\x0f\x64\x61ys_on_therapy\x18\x11 \x01(\x05H\r\x88\x01\x01\x12\x1e\n\x11positive_response\x18\x12 \x01(\x08H\x0e\x88\x01\x01\x12\x1a\n\rdose_increase\x18\x13 \x01(\x08H\x0f\x88\x01\x01\x12)\n\x1clabel_change_within_6_months\x18\x14 \x01(\x08H\x10\x88\x01\x01\x12\x19\n\x0con_formulary\x18\x15 \x01(\x08H\x11\x88\x01\x01\x12\x1d\n\x10requested_months\x18\x16 \x01(\x05H\x12\x88\x01\x01\x12,\n\x0bother_facts\x18\x64 \x01(\x0b\x32\x17.google.protobuf.StructB\x0f\n\r_service_dateB\x13\n\x11_line_of_businessB\x0f\n\r_request_typeB\r\n\x0b_member_ageB\x0c\n\n_diagnosisB\x17\n\x15_prescriber_specialtyB\x17\n\x15_specialist_consultedB\x11\n\x0f_disease_statusB\n\n\x08_productB\x14\n\x12_generic_availableB\x1a\n\x18_generic_contraindicatedB\x1a\n\x18_dose_evidence_submittedB\x1d\n\x1b_receiving_via_plan_benefitB\x12\n\x10_days_on_therapyB\x14\n\x12_positive_responseB\x10\n\x0e_dose_increaseB\x1f\n\x1d_label_change_within_6_monthsB\x0f\n\r_on_formularyB\x13\n\x11_requested_months\"\x1b\n\tAgentList\x12\x0e\n\x06\x61gents\x18\x01 \x03(\t\"5\n\x0cTherapyLines\x12%\n\x05lines\x18\x01 \x03(\x0b\x32\x16.rxpolicy.v1.AgentList\"/\n\x0c\x44oseSchedule\x12\x1f\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32\x11.rxpolicy.v1.Dose\"R\n\x04\x44ose\x12\x14\n\x07tablets\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x18\n\x0bstrength_mg\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\n\n\x08_tabletsB\x0e\n\x0c_strength_mgb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17rxpolicy/v1/facts.proto\x12\x0brxpolicy.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x9f\n\n\x05\x46\x61\x63ts\x12\x19\n\x0cservice_date\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1d\n\x10line_of_business\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0crequest_type\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x17\n\nmember_age\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x16\n\tdiagnosis\x18\x05 \x01(\tH\x04\x88\x01\x01\x12!\n\x14prescriber_specialty\x18\x06 \x01(\tH\x05\x88\x01\x01\x12!\n\x14specialist_consulted\x18\x07 \x01(\x08H\x06\x88\x01\x01\x12\x1b\n\x0e\x64isease_status\x18\x08 \x01(\tH\x07\x88\x01\x01\x12+\n\x0b\x63ombination\x18\t \x01(\x0b\x32\x16.rxpolicy.v1.AgentList\x12\x32\n\x0fprior_therapies\x18\n \x01(\x0b\x32\x19.rxpolicy.v1.TherapyLines\x12\x14\n\x07product\x18\x0b \x01(\tH\x08\x88\x01\x01\x12\x1e\n\x11generic_available\x18\x0c \x01(\x08H\t\x88\x01\x01\x12$\n\x17generic_contraindicated\x18\r \x01(\x08H\n\x88\x01\x01\x12(\n\x05\x64oses\x18\x0e \x01(\x0b\x32\x19.rxpolicy.v1.DoseSchedule\x12$\n\x17\x64ose_evidence_submitted\x18\x0f \x01(\x08H\x0b\x88\x01\x01\x12\'\n\x1areceiving_via_plan_benefit\x18\x10 \x01(\x08H\x0c\x88\x01\x01\x12\x1c\n\x0f\x64\x61ys_on_therapy\x18\x11 \x01(\x05H\r\x88\x01\x01\x12\x1e\n\x11positive_response\x18\x12 \x01(\x08H\x0e\x88\x01\x01\x12\x1a\n\rdose_increase\x18\x13 \x01(\x08H\x0f\x88\x01\x01\x12)\n\x1clabel_change_within_6_months\x18\x14 \x01(\x08H\x10\x88\x01\x01\x12\x19\n\x0con_formulary\x18\x15 \x01(\x08H\x11\x88\x01\x01\x12\x1d\n\x10requested_months\x18\x16 \x01(\x05H\x12\x88\x01\x01\x12,\n\x0bother_facts\x18\x64 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\x06values\x18\x65 \x03(\x0b\x32\x1e.rxpolicy.v1.Facts.ValuesEntry\x1a\x45\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.rxpolicy.v1.FactValue:\x02\x38\x01\x42\x0f\n\r_service_dateB\x13\n\x11_line_of_businessB\x0f\n\r_request_typeB\r\n\x0b_member_ageB\x0c\n\n_diagnosisB\x17\n\x15_prescriber_specialtyB\x17\n\x15_specialist_consultedB\x11\n\x0f_disease_statusB\n\n\x08_productB\x14\n\x12_generic_availableB\x1a\n\x18_generic_contraindicatedB\x1a\n\x18_dose_evidence_submittedB\x1d\n\x1b_receiving_via_plan_benefitB\x12\n\x10_days_on_therapyB\x14\n\x12_positive_responseB\x10\n\x0e_dose_increaseB\x1f\n\x1d_label_change_within_6_monthsB\x0f\n\r_on_formularyB\x13\n\x11_requested_months\"\xd3\x01\n\tFactValue\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x11\n\x07integer\x18\x02 \x01(\x03H\x00\x12\x11\n\x07\x62oolean\x18\x03 \x01(\x08H\x00\x12(\n\x06\x61gents\x18\x04 \x01(\x0b\x32\x16.rxpolicy.v1.AgentListH\x00\x12\x32\n\rtherapy_lines\x18\x05 \x01(\x0b\x32\x19.rxpolicy.v1.TherapyLinesH\x00\x12*\n\x05\x64oses\x18\x06 \x01(\x0b\x32\x19.rxpolicy.v1.DoseScheduleH\x00\x42\x06\n\x04kind\"\x1b\n\tAgentList\x12\x0e\n\x06\x61gents\x18\x01 \x03(\t\"5\n\x0cTherapyLines\x12%\n\x05lines\x18\x01 \x03(\x0b\x32\x16.rxpolicy.v1.AgentList\"/\n\x0c\x44oseSchedule\x12\x1f\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32\x11.rxpolicy.v1.Dose\"R\n\x04\x44ose\x12\x14\n\x07tablets\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x18\n\x0bstrength_mg\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\n\n\x08_tabletsB\x0e\n\x0c_strength_mgb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rxpolicy.v1.facts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_FACTS_VALUESENTRY']._loaded_options = None
+  _globals['_FACTS_VALUESENTRY']._serialized_options = b'8\001'
   _globals['_FACTS']._serialized_start=71
-  _globals['_FACTS']._serialized_end=1263
-  _globals['_AGENTLIST']._serialized_start=1265
-  _globals['_AGENTLIST']._serialized_end=1292
-  _globals['_THERAPYLINES']._serialized_start=1294
-  _globals['_THERAPYLINES']._serialized_end=1347
-  _globals['_DOSESCHEDULE']._serialized_start=1349
-  _globals['_DOSESCHEDULE']._serialized_end=1396
-  _globals['_DOSE']._serialized_start=1398
-  _globals['_DOSE']._serialized_end=1480
+  _globals['_FACTS']._serialized_end=1382
+  _globals['_FACTS_VALUESENTRY']._serialized_start=908
+  _globals['_FACTS_VALUESENTRY']._serialized_end=977
+  _globals['_FACTVALUE']._serialized_start=1385
+  _globals['_FACTVALUE']._serialized_end=1596
+  _globals['_AGENTLIST']._serialized_start=1598
+  _globals['_AGENTLIST']._serialized_end=1625
+  _globals['_THERAPYLINES']._serialized_start=1627
+  _globals['_THERAPYLINES']._serialized_end=1680
+  _globals['_DOSESCHEDULE']._serialized_start=1682
+  _globals['_DOSESCHEDULE']._serialized_end=1729
+  _globals['_DOSE']._serialized_start=1731
+  _globals['_DOSE']._serialized_end=1813
 # @@protoc_insertion_point(module_scope)

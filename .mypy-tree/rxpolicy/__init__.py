@@ -1,0 +1,1 @@
+../../protos/rxpolicy/__init__.py

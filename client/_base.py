@@ -1,0 +1,201 @@
+"""What PolicyClient and AsyncPolicyClient share: the constructor's options, and every
+request and result built from and into typed values. The two classes add only the
+calls themselves (blocking, or awaited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import grpc
+from rxpolicy.limits import CLIENT_STREAM_BATCH
+from rxpolicy.v1 import policy_service_pb2 as pb
+from rxpolicy.v1 import version_pb2
+
+from . import _wire
+from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, PemSource, call_metadata, channel_args
+from ._stream import Builder
+from .errors import from_status
+from .results import Decision, VersionDiff
+
+DIFF_FORMATS = {
+    "text": pb.DIFF_FORMAT_TEXT,
+    "markdown": pb.DIFF_FORMAT_MARKDOWN,
+    "json": pb.DIFF_FORMAT_JSON,
+    "html": pb.DIFF_FORMAT_HTML,
+}
+STREAM_BATCH = CLIENT_STREAM_BATCH
+# The client method of each rpc of rxpolicy.v1.PolicyService, in both clients (a test
+# holds this to the service descriptor).
+RPC_METHODS = {
+    "Evaluate": "evaluate",
+    "EvaluateStream": "evaluate_many",
+    "ListVersions": "list_versions",
+    "GetVersion": "get_version",
+    "DiffVersions": "diff_versions",
+}
+
+
+class _Default:
+    """The ``timeout`` a call gets when given none: the client's own."""
+
+
+DEFAULT = _Default()
+Timeout = float | None | _Default
+
+
+class ClientBase:
+    """Options, requests and results for rxpolicy.v1.PolicyService.
+
+    ``timeout`` is the default deadline (seconds) of each unary call; UNAVAILABLE is
+    retried by the channel's service config (and by ``evaluate_many``, which sends the
+    requests not yet answered again on a new stream). ``token`` sends ``authorization:
+    Bearer``; ``tls`` (or any certificate argument) makes the channel secure, with
+    ``certificate_chain`` and ``private_key`` for mutual TLS.
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        token: str | None = None,
+        tls: bool = False,
+        root_certificates: PemSource = None,
+        certificate_chain: PemSource = None,
+        private_key: PemSource = None,
+        server_name: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        policy_id: str | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        creds, opts = channel_args(
+            target,
+            tls=tls,
+            root_certificates=root_certificates,
+            certificate_chain=certificate_chain,
+            private_key=private_key,
+            server_name=server_name,
+            options=options,
+        )
+        self.target = target
+        self.timeout = timeout
+        self.policy_id = policy_id
+        self._metadata = call_metadata(token)
+        self._connect(target, creds, opts)
+
+    def _connect(
+        self, target: str, creds: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
+    ) -> None:
+        raise NotImplementedError
+
+    def _deadline(self, timeout: Timeout) -> float | None:
+        return self.timeout if isinstance(timeout, _Default) else timeout
+
+    # ------------------------------------------------------------ requests
+
+    def _evaluate_request(
+        self,
+        facts: Mapping[str, Any] | None,
+        more_facts: Mapping[str, Any],
+        *,
+        request_id: str,
+        policy_id: str | None,
+        as_known_on: dt.date | str | None,
+        include_trace: bool,
+        version: str | None,
+    ) -> pb.EvaluateRequest:
+        return _wire.evaluate_request(
+            {**(facts or {}), **more_facts},
+            request_id=request_id,
+            policy_id=policy_id or self.policy_id,
+            as_known_on=as_known_on,
+            include_trace=include_trace,
+            version=version,
+        )
+
+    def _item_builder(
+        self,
+        policy_id: str | None,
+        as_known_on: dt.date | str | None,
+        include_trace: bool,
+        version: str | None,
+    ) -> Builder:
+        pid = policy_id or self.policy_id
+
+        def build(item: Any) -> pb.EvaluateRequest:
+            return _wire.item_request(
+                item, policy_id=pid, as_known_on=as_known_on, include_trace=include_trace, version=version
+            )
+
+        return build
+
+    def _list_request(self, policy_id: str | None) -> pb.ListVersionsRequest:
+        return pb.ListVersionsRequest(policy_id=policy_id or self.policy_id or "")
+
+    def _version_request(
+        self, version: str | None, in_force_on: dt.date | str | None, policy_id: str | None
+    ) -> pb.GetVersionRequest:
+        if version is not None and in_force_on is not None:
+            raise ValueError("give a version or a date in force, not both")
+        req = pb.GetVersionRequest(policy_id=policy_id or self.policy_id or "")
+        if version is not None:
+            req.version = version
+        elif in_force_on is not None:
+            req.in_force_on = in_force_on.isoformat() if isinstance(in_force_on, dt.date) else in_force_on
+        return req
+
+    def _diff_request(
+        self, from_ref: str, to_ref: str, policy_id: str | None, semantic: bool, format: str
+    ) -> pb.DiffVersionsRequest:
+        if format not in DIFF_FORMATS:
+            raise ValueError(f"format must be one of {', '.join(DIFF_FORMATS)}")
+        return pb.DiffVersionsRequest(
+            policy_id=policy_id or self.policy_id or "",
+            from_ref=from_ref,
+            to_ref=to_ref,
+            semantic=semantic,
+            format=DIFF_FORMATS[format],
+        )
+
+    # ------------------------------------------------------------ results
+
+    @staticmethod
+    def _decision(response: pb.EvaluateResponse) -> Decision:
+        return _wire.decision(response.request_id, response.decision)
+
+    @staticmethod
+    def _versions(response: pb.ListVersionsResponse) -> list[version_pb2.VersionInfo]:
+        return list(response.versions)
+
+    @staticmethod
+    def _version(response: pb.GetVersionResponse) -> version_pb2.PolicyVersion:
+        return response.version
+
+    @staticmethod
+    def _diff(r: pb.DiffVersionsResponse) -> VersionDiff:
+        return VersionDiff(
+            content=r.content,
+            media_type=r.media_type,
+            from_version=r.from_version,
+            to_version=r.to_version,
+            equivalent=r.equivalent if r.HasField("equivalent") else None,
+            required_bump=r.required_bump if r.HasField("required_bump") else None,
+        )
+
+
+class StreamClock:
+    """The whole-stream deadline of one evaluate_many call, across its streams."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self._end = None if timeout is None else time.monotonic() + timeout
+
+    def left(self) -> float | None:
+        """Seconds left for the next stream; raises DEADLINE_EXCEEDED when none are."""
+        if self._end is None:
+            return None
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise from_status(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream's deadline passed")
+        return left

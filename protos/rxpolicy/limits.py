@@ -1,0 +1,14 @@
+"""Limits of the rxpolicy.v1 contract, read by the server that enforces them and the
+client that keeps within them (pure Python: no grpc, no protobuf)."""
+
+from __future__ import annotations
+
+# Requests in one EvaluateStream message: bounds the response (about 5 KB a decision with
+# its trace: 5 MB) well below the send limit. A larger message gets one error result.
+MAX_STREAM_BATCH = 1000
+# Requests the client puts in one EvaluateStream message unless told otherwise.
+CLIENT_STREAM_BATCH = 64
+# A request id goes into the decision log, whose lines must stay under PIPE_BUF.
+MAX_REQUEST_ID_CHARS = 256
+# Integer facts travel as 64-bit signed integers (FactValue.integer).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
