@@ -38,6 +38,8 @@ class VersionRef:
     effective: dt.date
     content_hash: str
     draft: bool = False
+    recorded: dt.date | None = None
+    corrects: str | None = None  # a correction record: the content hash of the record it corrects
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,12 @@ class Decision:
             "version_effective": self.version.effective.isoformat(),
             "content_hash": self.version.content_hash,
             **({"draft": True} if self.version.draft else {}),
+            **(
+                {"recorded": self.version.recorded.isoformat() if self.version.recorded else None}
+                | {"corrects": self.version.corrects}
+                if self.version.corrects
+                else {}
+            ),
             "indication": self.indication.to_json() if self.indication else None,
             "approval_months": months,
             "approved_through": a.approved_through.isoformat() if a and a.approved_through else None,

@@ -20,6 +20,8 @@ class VersionRef:
     effective: dt.date
     content_hash: str
     draft: bool = False  # not in the lock file: never decides in a service without --allow-drafts
+    recorded: dt.date | None = None  # when the deciding record became known
+    corrects: str | None = None  # a correction: the content hash of the record it corrects
 
 
 @attrs.frozen

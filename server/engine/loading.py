@@ -30,6 +30,7 @@ from .model import (
     Group,
     Indication,
     Leaf,
+    ChangeNote,
     Metadata,
     Node,
     PolicyVersion,
@@ -363,6 +364,8 @@ class _Builder:
             assumptions=tuple(doc.get("assumptions", ())),
             unmodelled=tuple(doc.get("unmodelled", ())),
             choices=tuple(doc.get("choices", ())),
+            corrects=doc.get("corrects"),
+            changes=tuple(ChangeNote(c["key"], c["change"], c["text"]) for c in doc.get("changes", ())),
         )
         if self.errors:
             return None
@@ -436,8 +439,12 @@ def _check_value(
     return f"a {kind} fact cannot be compared by a criterion", value
 
 
+# A policy directory's lint template (server/analysis/template.py): not a version file.
+TEMPLATE_NAME = "template.yaml"
+
+
 def iter_version_files(directory: Path) -> Iterator[Path]:
-    yield from sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    yield from sorted(p for p in directory.glob("*.yaml") if p.is_file() and p.name != TEMPLATE_NAME)
 
 
 def load_version_file(path: Path, *, locked_hash: str | None, display: str | None = None) -> PolicyVersion:

@@ -27,6 +27,14 @@ def trace_json(node: TraceNode) -> dict[str, Any]:
     return out
 
 
+def _correction_json(decision: Decision) -> dict[str, Any]:
+    """Only a decision under a correction names it, so every other decision's JSON is as before."""
+    ref = decision.version
+    if ref.corrects is None:
+        return {}
+    return {"recorded": ref.recorded.isoformat() if ref.recorded else None, "corrects": ref.corrects}
+
+
 def decision_json(decision: Decision) -> dict[str, Any]:
     approval = decision.approval
     months: int | str | None = None
@@ -39,6 +47,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "version_effective": decision.version.effective.isoformat(),
         "content_hash": decision.version.content_hash,
         **({"draft": True} if decision.version.draft else {}),
+        **_correction_json(decision),
         "indication": citation_json(decision.indication) if decision.indication else None,
         "approval_months": months,
         "approved_through": (

@@ -410,7 +410,7 @@ def _semantic_diff(
 def required_bump(
     store: VersionStore, old: PolicyVersion, new: PolicyVersion
 ) -> tuple[Bump, DifferenceKind | None]:
-    """The bump DOMAIN.md section 5 requires, and the witness that decides it.
+    """The bump the semver rule (docs/policy-format.md) requires, and the witness that decides it.
 
     Two questions, not the full listing: is any approval lost or shortened (MAJOR), else
     does any outcome change (MINOR), else PATCH, proved by the second answer.
