@@ -355,3 +355,16 @@ def test_no_user_visible_text_points_outside_the_repository() -> None:
     offenders = [str(p.relative_to(REPO)) for p in checked if pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
     assert os.path.exists(REPO / "docs" / "cases.md")
+
+
+def test_the_semantic_diff_says_what_a_new_term_was_decided_as_before(tmp_path: Path) -> None:
+    from rxpolicy.server.analysis.semantic.diff import semantic_diff
+
+    store = VersionStore.load(_myelofibrosis_draft(tmp_path))
+    old, new = store.resolve("4.5.0"), store.resolve("4.6.0")
+    diff = semantic_diff(store, old, new)
+    new_term = [k for k in diff.kinds if k.witness.request.get("diagnosis") == "myelofibrosis"]
+    assert new_term and all(k.witness.old_decided_as == {"diagnosis": "other"} for k in new_term)
+    assert all(k.title.startswith(f"{k.old_outcome} (as other) -> ") for k in new_term)
+    assert {k.old_outcome for k in new_term} <= {"refer", "pend"} and "invalid" not in {k.old_outcome for k in new_term}
+    assert all(k.witness.old_decision["decision"] == k.old_outcome for k in new_term)
