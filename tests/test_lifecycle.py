@@ -31,7 +31,11 @@ BIN = Path(sys.executable).parent
 def _shell(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     argv = shlex.split(line)
     assert argv[0] == "rxpolicy"
-    cmd = [sys.executable, "-c", "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))",
+    ]
     return subprocess.run([*cmd, *argv[1:]], cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
@@ -45,7 +49,11 @@ def _workflow_lines() -> list[str]:
 def test_the_readme_workflow_runs_as_written(tmp_path: Path) -> None:
     lines = _workflow_lines()
     assert [line.split()[1] for line in lines if not line.startswith("#")] == [
-        "init", "new-version", "lint", "publish", "serve",
+        "init",
+        "new-version",
+        "lint",
+        "publish",
+        "serve",
     ]
     draft = tmp_path / "my-policies" / "CP.PHAR.431" / "2026-01-15.yaml"
     lint_runs = 0
@@ -71,7 +79,9 @@ def test_the_readme_workflow_runs_as_written(tmp_path: Path) -> None:
             assert "warning" in out.stdout and "draft 4.6.0" in out.stdout
         assert out.returncode == 0, (line, out.stdout, out.stderr)
     text = draft.read_text(encoding="utf-8")
-    assert "provenance: published" in text and "2026-01-15.yaml" in (draft.parent / "versions.lock").read_text()
+    assert (
+        "provenance: published" in text and "2026-01-15.yaml" in (draft.parent / "versions.lock").read_text()
+    )
 
 
 def _decide_under_the_new_version(tmp: Path, args: list[str]) -> None:
@@ -128,15 +138,23 @@ def _myelofibrosis_draft(tmp: Path, **defects: bool) -> Path:
     root = tmp / "policies"
     shutil.copytree(POLICY, root / "CP.PHAR.431")
     doc = yaml.safe_load((POLICY / "2025-03-25.yaml").read_text(encoding="utf-8"))
-    doc.update(version="4.6.0", effective=dt.date(2026, 7, 1), recorded=dt.date(2026, 7, 1), provenance="draft")
+    doc.update(
+        version="4.6.0", effective=dt.date(2026, 7, 1), recorded=dt.date(2026, 7, 1), provenance="draft"
+    )
     doc["revision_log"] = {"date": dt.date(2026, 7, 1), "pt_approval": None, "text": "3Q 2025: myelofibrosis"}
     doc["semver_reasoning"] = "MINOR: myelofibrosis moves from a referral to covered criteria."
     doc["facts"]["diagnosis"]["values"]["myelofibrosis"] = "Myelofibrosis"
     bcell = next(i for i in doc["indications"] if i["key"] == "bcell")
     mf: dict[str, Any] = yaml.safe_load(yaml.safe_dump(bcell).replace("bcell", "mf").replace("I.B", "I.C"))
     mf["text"] = "Myelofibrosis (must meet all)"
-    mf["all"][0] = {"key": "mf.diagnosis", "cite": "I.C.1", "text": "Diagnosis of myelofibrosis",
-                    "fact": "diagnosis", "op": "in", "value": ["myelofibrosis"]}
+    mf["all"][0] = {
+        "key": "mf.diagnosis",
+        "cite": "I.C.1",
+        "text": "Diagnosis of myelofibrosis",
+        "fact": "diagnosis",
+        "op": "in",
+        "value": ["myelofibrosis"],
+    }
     if defects.get("no_generic"):
         mf["all"] = [c for c in mf["all"] if c["key"] != "mf.generic"]
         renumber({"indications": [mf], "referrals": []})
@@ -156,7 +174,9 @@ def _myelofibrosis_draft(tmp: Path, **defects: bool) -> Path:
     if not defects.get("two_ic"):
         renumber(doc)
     if defects.get("placeholder"):
-        doc["semver_reasoning"] = "Scaffolded from 4.5.0. Replace this with the reason once the criteria are edited."
+        doc["semver_reasoning"] = (
+            "Scaffolded from 4.5.0. Replace this with the reason once the criteria are edited."
+        )
     if defects.get("removed_key"):
         mm = doc["indications"][0]
         mm["all"] = [c for c in mm["all"] if c["key"] != "mm.age"]
@@ -247,11 +267,18 @@ def test_a_correction_decides_after_its_recorded_date_and_not_before(store: Vers
     before = store.decide(BCELL_2021, as_known_on=dt.date(2026, 11, 30))
     after = store.decide(BCELL_2021, as_known_on=dt.date(2026, 12, 1))
     today = store.decide(BCELL_2021)
-    assert (before.version.version, after.version.version, today.version.version) == ("2.1.0", "2.1.1", "2.1.1")
+    assert (before.version.version, after.version.version, today.version.version) == (
+        "2.1.0",
+        "2.1.1",
+        "2.1.1",
+    )
     assert before.version.corrects is None and after.version.corrects == before.version.content_hash
     assert after.version.recorded == dt.date(2026, 12, 1)
     assert before.outcome == after.outcome == "deny"  # a correction decides as before (PATCH) ...
-    because = [[b.cite for b in u.because] for u in before.unmet], [[b.cite for b in u.because] for u in after.unmet]
+    because = (
+        [[b.cite for b in u.because] for u in before.unmet],
+        [[b.cite for b in u.because] for u in after.unmet],
+    )
     # ... citing the policy's words
     assert because == ([["I.B.6.a.iii", "I.B.6.b"]], [["I.B.6.a.i", "I.B.6.a.ii", "I.B.6.b"]])
     texts = {b.text for u in after.unmet for b in u.because if b.cite != "I.B.6.b"}
@@ -296,11 +323,15 @@ def test_tampering_with_a_corrected_file_is_refused(tmp_path: Path) -> None:
         (("effective: 2021-05-11", "effective: 2021-05-12"), "keeps the effective date"),
     ],
 )
-def test_a_correction_that_breaks_the_rules_is_refused(tmp_path: Path, edit: tuple[str, str], reason: str) -> None:
+def test_a_correction_that_breaks_the_rules_is_refused(
+    tmp_path: Path, edit: tuple[str, str], reason: str
+) -> None:
     copy = tmp_path / "CP.PHAR.431"
     shutil.copytree(POLICY, copy)
     lock = copy / "versions.lock"
-    lock.write_text("".join(line for line in lock.read_text().splitlines(True) if "2021-05-11.correction" not in line))
+    lock.write_text(
+        "".join(line for line in lock.read_text().splitlines(True) if "2021-05-11.correction" not in line)
+    )
     fixed = copy / "2021-05-11.correction-1.yaml"
     assert edit[0] in fixed.read_text()
     fixed.write_text(fixed.read_text().replace(edit[0], edit[1]))
@@ -313,10 +344,9 @@ def test_retro_as_known_on_answers_what_was_decided_then_and_what_should_have_be
     claims = tmp_path / "claims.csv"
     with claims.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(
-            ["claim_id", "service_date", "line_of_business", "request_type", "diagnosis", "doses"]
-            + ["prescriber_specialty", "member_age", "disease_status", "prior_therapies", "dose_evidence_submitted"]
-        )
+        facts = ["prescriber_specialty", "member_age", "disease_status", "prior_therapies"]
+        head = ["claim_id", "service_date", "line_of_business", "request_type", "diagnosis", "doses"]
+        writer.writerow([*head, *facts, "dose_evidence_submitted"])
         same = ["oncology", "60", "relapsed", "rituximab|gemcitabine+oxaliplatin", "false"]
         writer.writerow(["c1", "2021-06-01", "medicaid", "initial", "dlbcl", "3x20;3x20;3x20", *same])
         writer.writerow(["c2", "2025-06-01", "medicaid", "initial", "dlbcl", "3x20;3x20;3x20", *same])
@@ -342,8 +372,13 @@ def test_facts_lists_type_vocabulary_question_and_source(tmp_path: Path) -> None
     out = _shell("rxpolicy facts 2021-12-01 --json", tmp_path)
     assert out.returncode == 0
     rows = {r["fact"]: r for r in yaml.safe_load(out.stdout)}
-    assert rows["generic_available"]["source"] == "plan" and rows["receiving_via_plan_benefit"]["source"] == "claims"
-    assert rows["diagnosis"]["source"] == "prescriber" and "multiple_myeloma" in rows["diagnosis"]["vocabulary"]
+    assert (
+        rows["generic_available"]["source"] == "plan"
+        and rows["receiving_via_plan_benefit"]["source"] == "claims"
+    )
+    assert (
+        rows["diagnosis"]["source"] == "prescriber" and "multiple_myeloma" in rows["diagnosis"]["vocabulary"]
+    )
     assert rows["service_date"]["type"] == "date" and rows["service_date"]["required"]
     assert all(r["source"] != "unknown" and r["question"].endswith("?") for r in rows.values())
 
@@ -366,5 +401,7 @@ def test_the_semantic_diff_says_what_a_new_term_was_decided_as_before(tmp_path: 
     new_term = [k for k in diff.kinds if k.witness.request.get("diagnosis") == "myelofibrosis"]
     assert new_term and all(k.witness.old_decided_as == {"diagnosis": "other"} for k in new_term)
     assert all(k.title.startswith(f"{k.old_outcome} (as other) -> ") for k in new_term)
-    assert {k.old_outcome for k in new_term} <= {"refer", "pend"} and "invalid" not in {k.old_outcome for k in new_term}
+    assert {k.old_outcome for k in new_term} <= {"refer", "pend"} and "invalid" not in {
+        k.old_outcome for k in new_term
+    }
     assert all(k.witness.old_decision["decision"] == k.old_outcome for k in new_term)

@@ -1,4 +1,4 @@
-"""rxpolicy lint checks every version's semver against its predecessor (the semver rule, docs/policy-format.md)."""
+"""rxpolicy lint checks every version's semver against its predecessor (docs/policy-format.md)."""
 
 from __future__ import annotations
 

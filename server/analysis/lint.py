@@ -91,7 +91,8 @@ def _lock_state(versions: list[PolicyVersion], report: LintReport, *, require_lo
         elif not v.locked and v.is_draft:
             report.drafts.append(v)
             report.warnings.append(
-                f"{v.source_path}: draft {v.version}, not published; `rxpolicy publish` locks it once lint passes"
+                f"{v.source_path}: draft {v.version}, not published; "
+                "`rxpolicy publish` locks it once lint passes"
             )
         elif not v.locked and require_locked:
             report.problems.append(

@@ -86,13 +86,17 @@ def _matches(req: RequiredCriterion, node: Node) -> bool:
     return not req.reads_any or bool(req.reads_any & reads)
 
 
-def _check_one(version: PolicyVersion, template: Template, req: RequiredCriterion, ind: Indication) -> list[str]:
+def _check_one(
+    version: PolicyVersion, template: Template, req: RequiredCriterion, ind: Indication
+) -> list[str]:
     where = f"{version.source_path}: {ind.cite} {ind.title}"
     found = [c for c in ind.criteria.children if _matches(req, c)]
     since = f" (required from {req.since})" if req.since else ""
     if not found:
         reads = sorted(req.reads_all or req.reads_any)
-        return [f"{where}: has no {req.name} criterion{since}: no numbered criterion reads {', '.join(reads)}"]
+        return [
+            f"{where}: has no {req.name} criterion{since}: no numbered criterion reads {', '.join(reads)}"
+        ]
     if not req.per_selector_value or template.selector_fact is None:
         return []
     fact = template.selector_fact
@@ -159,7 +163,11 @@ def _component(part: str, kind: str) -> int | None:
         # either way, and no criterion has nine lettered items.
         return _roman(part)
     if kind in ("upper_letter", "lower_letter"):
-        ok = len(part) == 1 and part.isalpha() and (part.isupper() if kind == "upper_letter" else part.islower())
+        ok = (
+            len(part) == 1
+            and part.isalpha()
+            and (part.isupper() if kind == "upper_letter" else part.islower())
+        )
         return ord(part.lower()) - ord("a") + 1 if ok else None
     word = part.lower()
     if (part.isupper() if kind == "upper_roman" else part.islower()) and word and set(word) <= set(_ROMAN):
@@ -180,7 +188,9 @@ def check_citations(version: PolicyVersion, template: Template) -> list[str]:
     problems: list[str] = []
     file = version.source_path
     sections: dict[str, str] = {}
-    for key, cite in [(i.key, i.cite) for i in version.indications] + [(r.key, r.cite) for r in version.referrals]:
+    for key, cite in [(i.key, i.cite) for i in version.indications] + [
+        (r.key, r.cite) for r in version.referrals
+    ]:
         if cite in sections:
             problems.append(f"{file}: sections {sections[cite]} and {key} are both cited {cite}")
         sections.setdefault(cite, key)
@@ -207,7 +217,9 @@ def check_citations(version: PolicyVersion, template: Template) -> list[str]:
     return problems
 
 
-def _check_tree(file: str, section: str, children: list[Node], root: Group, levels: Sequence[str]) -> list[str]:
+def _check_tree(
+    file: str, section: str, children: list[Node], root: Group, levels: Sequence[str]
+) -> list[str]:
     problems = _order(file, section, [(n.key, n.cite) for c in children for n in _walk(c)], levels)
     for group in (n for n in _walk(root) if isinstance(n, Group)):
         problems += _siblings(file, group, levels)
@@ -246,7 +258,8 @@ def _siblings(file: str, group: Group, levels: Sequence[str]) -> list[str]:
     numbered = [c for c in group.children if c.cite != group.cite]
     cites = [c.cite for c in numbered]
     problems = [
-        f"{file}: {group.key}: two criteria are cited {c}" for c in sorted({c for c in cites if cites.count(c) > 1})
+        f"{file}: {group.key}: two criteria are cited {c}"
+        for c in sorted({c for c in cites if cites.count(c) > 1})
     ]
     direct = [cite_key(c, levels) for c in dict.fromkeys(cites) if len(c.split(".")) == depth + 1]
     ordinals = [k[-1] for k in direct if isinstance(k, tuple)]
@@ -265,7 +278,8 @@ def _siblings(file: str, group: Group, levels: Sequence[str]) -> list[str]:
 def check_placeholders(version: PolicyVersion, template: Template, text: str) -> list[str]:
     found = [p for p in template.placeholders if p.lower() in text.lower()]
     return [
-        f"{version.source_path}: still holds the scaffold's placeholder {p!r}: replace it with the policy's own words"
+        f"{version.source_path}: still holds the scaffold's placeholder {p!r}: "
+        "replace it with the policy's own words"
         for p in found
     ]
 

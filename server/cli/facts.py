@@ -52,7 +52,9 @@ def _vocabulary(spec: FactSpec) -> str:
     if spec.vocabulary:
         return f"terms of vocabulary '{spec.vocabulary}'"
     if spec.minimum is not None or spec.maximum is not None:
-        return f"{spec.minimum if spec.minimum is not None else ''}..{spec.maximum if spec.maximum is not None else ''}"
+        low = "" if spec.minimum is None else spec.minimum
+        high = "" if spec.maximum is None else spec.maximum
+        return f"{low}..{high}"
     return ""
 
 

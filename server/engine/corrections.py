@@ -96,7 +96,9 @@ def check_correction_order(records: Sequence[PolicyVersion]) -> list[PolicyFileE
         if other is not None:
             errors.append(
                 PolicyFileError(
-                    record.source_path, "version", f"{record.version} is also the version of {other.file_name}"
+                    record.source_path,
+                    "version",
+                    f"{record.version} is also the version of {other.file_name}",
                 )
             )
         seen[record.version] = record

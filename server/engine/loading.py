@@ -25,12 +25,12 @@ from .errors import PolicyFileError, PolicyLoadError
 from .measures import measure_kind
 from .model import (
     Agent,
+    ChangeNote,
     Duration,
     FactSpec,
     Group,
     Indication,
     Leaf,
-    ChangeNote,
     Metadata,
     Node,
     PolicyVersion,
