@@ -7,8 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import FIXTURE_POLICIES, REPO, SHARED_CASES, needs_shared
 from rxpolicy.server.cli import main
+from rxpolicy.server.formats.yaml_dump import dump_version
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -126,12 +128,9 @@ def test_new_version_lint_and_lock_workflow(capsys: pytest.CaptureFixture[str], 
     assert "provenance: draft" in new_file.read_text()
     code, out, _ = _run(capsys, "lint", "--policies", str(root))
     assert code == 1 and "placeholder" in out and "draft 1.1.1, not published" in out
-    new_file.write_text(
-        new_file.read_text().replace(
-            new_file.read_text().split("semver_reasoning: ", 1)[1].split("\n", 1)[0],
-            "'PATCH: an annual review with no change to the criteria.'",
-        )
-    )
+    doc = yaml.safe_load(new_file.read_text())
+    doc["semver_reasoning"] = "PATCH: an annual review with no change to the criteria."
+    new_file.write_text(dump_version(doc))
     code, out, _ = _run(capsys, "lint", "--policies", str(root))
     assert code == 0 and "1 warnings" in out, out
     code, out, _ = _run(capsys, "lock", "--policies", str(root))

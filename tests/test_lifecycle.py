@@ -405,3 +405,18 @@ def test_the_semantic_diff_says_what_a_new_term_was_decided_as_before(tmp_path: 
         k.old_outcome for k in new_term
     }
     assert all(k.witness.old_decision["decision"] == k.old_outcome for k in new_term)
+
+
+def test_lint_refuses_a_correction_that_changes_a_decision(tmp_path: Path) -> None:
+    root = tmp_path / "policies"
+    shutil.copytree(POLICY, root / "CP.PHAR.431")
+    doc = yaml.safe_load((POLICY / "2025-03-25.yaml").read_text(encoding="utf-8"))
+    doc.update(version="4.5.1", recorded=dt.date(2026, 12, 2), provenance="draft", corrects="2025-03-25.yaml")
+    doc["semver_reasoning"] = "PATCH: a correction (that in truth raises the age limit)."
+    age = next(c for c in doc["indications"][0]["all"] if c["key"] == "mm.age")
+    age["value"] = 21
+    (root / "CP.PHAR.431" / "2025-03-25.correction-1.yaml").write_text(dump_version(doc), encoding="utf-8")
+    report = lint_root(root, semver_scope="unlocked")
+    assert len(report.problems) == 1, report.problems
+    assert "a correction must decide every request as 2025-03-25.yaml does (PATCH)" in report.problems[0]
+    assert "requires MAJOR" in report.problems[0] and len(report.warnings) == 1

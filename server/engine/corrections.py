@@ -60,6 +60,8 @@ def _problem(record: PolicyVersion, target: PolicyVersion | None, ref: str) -> s
         return f"no record {ref!r} in this policy directory (give its file name or sha256 content hash)"
     if target is record:
         return "a record cannot correct itself"
+    if target.policy_id != record.policy_id:
+        return f"{target.file_name} is a version of {target.policy_id}, this file of {record.policy_id}"
     if not target.locked:
         return f"{target.file_name} is not published (not in versions.lock): edit it instead of correcting it"
     if target.effective != record.effective:
