@@ -208,12 +208,12 @@ def check_citations(version: PolicyVersion, template: Template) -> list[str]:
     for ind in version.indications:
         problems += _check_tree(file, ind.cite, list(ind.criteria.children), ind.criteria, levels)
     for ref in version.referrals:
-        nodes: list[Node] = []
+        cites: list[tuple[str, str]] = []
         for rule in ref.rules:
-            nodes.append(Leaf(rule.key, rule.cite, rule.text, "", "", None))
+            cites.append((rule.key, rule.cite))
             if rule.when is not None:
-                nodes += list(_walk(rule.when))
-        problems += _order(file, ref.cite, [(n.key, n.cite) for n in nodes], levels)
+                cites += [(n.key, n.cite) for n in _walk(rule.when)]
+        problems += _order(file, ref.cite, cites, levels)
     return problems
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..analysis.template import Template, generic_template, load_template
 from ..engine.errors import NotFound, PolicyLoadError
-from ..engine.model import FactSpec, PolicyVersion
+from ..engine.model import FactSpec, Leaf, PolicyVersion
 from .common import add_store_options, fail, load_store, to_json
 
 
@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
 
 
 def fact_rows(version: PolicyVersion, template: Template) -> list[dict[str, Any]]:
-    read = {n.fact.split(".", 1)[0] for n in version.nodes().values() if hasattr(n, "fact")}
+    read = {n.base_fact for n in version.nodes().values() if isinstance(n, Leaf)}
     rows = []
     for spec in version.facts.values():
         source = template.facts.get(spec.name)
@@ -78,7 +78,8 @@ def run_facts(args: argparse.Namespace) -> int:
     print(f"{version.policy_id} {version.version} (in force from {version.effective}): {len(rows)} facts")
     for row in rows:
         required = ", required" if row["required"] else ""
-        print(f"{row['fact']}  [{row['type']}{required}; source: {row['source']}]")
+        unread = "" if row["read_by_criteria"] else "; no criterion of this version reads it"
+        print(f"{row['fact']}  [{row['type']}{required}; source: {row['source']}{unread}]")
         print(f"    question: {row['question']}")
         if row["vocabulary"]:
             print(f"    values: {row['vocabulary']}")
