@@ -280,7 +280,13 @@ def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
         request_id=request_id,
         outcome=_OUTCOMES[d.outcome],
         version=VersionRef(
-            v.policy_id, v.version, dt.date.fromisoformat(v.effective), v.content_hash, draft=v.draft
+            v.policy_id,
+            v.version,
+            dt.date.fromisoformat(v.effective),
+            v.content_hash,
+            draft=v.draft,
+            recorded=dt.date.fromisoformat(v.recorded) if v.recorded else None,
+            corrects=v.corrects or None,
         ),
         indication=_citation(d.indication) if d.HasField("indication") else None,
         unmet=tuple(Unmet(_citation(u.criterion), tuple(_citation(b) for b in u.because)) for u in d.unmet),

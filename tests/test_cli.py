@@ -7,8 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import FIXTURE_POLICIES, REPO, SHARED_CASES, needs_shared
 from rxpolicy.server.cli import main
+from rxpolicy.server.formats.yaml_dump import dump_version
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -29,7 +31,7 @@ def test_evaluate_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_evaluate_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "evaluate", "--explain", str(REPO / "examples" / "dlbcl-pend.json"))
     assert code == 0
-    assert out.startswith("PEND under CP.PHAR.431 version 4.4.0")
+    assert out.startswith("PEND under CP.PHAR.431 version 4.4.1")  # the correction of 4.4.0
     assert "member_age, generic_available, generic_contraindicated" in out
     assert "[?] I.B.3 Age" in out
 
@@ -90,7 +92,8 @@ def test_versions_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "versions")
     assert code == 0 and out.count("locked") == 11
     code, out, _ = _run(capsys, "show", "2021-12-01")
-    assert code == 0 and "version 3.0.0, in force from 2021-11-24" in out and "I.A.4" in out
+    # 3.0.1 is the correction of 3.0.0 (the B-cell dose limit in the revision log's words)
+    assert code == 0 and "version 3.0.1, in force from 2021-11-24" in out and "I.A.4" in out
     code, out, _ = _run(capsys, "show", "4.5.0", "--json")
     assert json.loads(out)["strengths_mg"] == [10, 20, 40, 50, 60]
     code, _, err = _run(capsys, "show", "7.0.0")
@@ -99,7 +102,9 @@ def test_versions_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_lint_passes_on_the_packaged_versions(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "lint")
-    assert code == 0 and "11 versions checked, 0 problems" in out
+    # eleven versions and ten corrections, every one well formed and its semver proved
+    assert code == 0 and "21 versions checked, 0 problems" in out and "10 corrections" in out
+    assert "warning" not in out
 
 
 def test_new_version_lint_and_lock_workflow(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -120,10 +125,17 @@ def test_new_version_lint_and_lock_workflow(capsys: pytest.CaptureFixture[str], 
     assert code == 0, out
     new_file = root / "XX.DEMO.7" / "2025-02-01.yaml"
     assert new_file.exists() and "version: 1.1.1" in new_file.read_text()
+    assert "provenance: draft" in new_file.read_text()
     code, out, _ = _run(capsys, "lint", "--policies", str(root))
-    assert code == 1 and "not locked" in out
+    assert code == 1 and "placeholder" in out and "draft 1.1.1, not published" in out
+    doc = yaml.safe_load(new_file.read_text())
+    doc["semver_reasoning"] = "PATCH: an annual review with no change to the criteria."
+    new_file.write_text(dump_version(doc))
+    code, out, _ = _run(capsys, "lint", "--policies", str(root))
+    assert code == 0 and "1 warnings" in out, out
     code, out, _ = _run(capsys, "lock", "--policies", str(root))
     assert code == 0 and "locked XX.DEMO.7/2025-02-01.yaml" in out
+    assert "provenance: published" in new_file.read_text()
     code, out, _ = _run(capsys, "versions", "--policies", str(root))
     assert "1.1.1" in out
     code, _, err = _run(
@@ -149,7 +161,7 @@ def test_lock_refuses_a_version_lint_rejects(capsys: pytest.CaptureFixture[str],
     )
     assert code == 0
     code, _, err = _run(capsys, "lock", "--policies", str(root))
-    assert code == 1 and "not locking" in err and "PATCH" in err.upper()
+    assert code == 1 and "not publishing" in err and "write `version: 1.1.1`" in err
     assert "2025-02-01.yaml" not in (root / "XX.DEMO.7" / "versions.lock").read_text()
 
 

@@ -83,7 +83,7 @@ class _Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def html_doc(store: VersionStore) -> DiffDocument:
-    return diff_document(store, "2024-05-16", "2025-03-25", semantic=True, fmt="html")
+    return diff_document(store, "4.4.0", "2025-03-25", semantic=True, fmt="html")
 
 
 def test_html_page_is_self_contained_and_well_formed(html_doc: DiffDocument) -> None:
@@ -135,10 +135,11 @@ def test_document_fields(store: VersionStore, html_doc: DiffDocument) -> None:
     plain = diff_document(store, "4.4.0", "latest", semantic=False, fmt="text")
     assert plain.equivalent is None and plain.required_bump is None
     assert plain.media_type.startswith("text/plain")
-    same = diff_document(store, "2.1.0", "2021-06-01", semantic=True, fmt="json")
+    # the date names 2.1.1, the correction of 2.1.0 in force today
+    same = diff_document(store, "2.1.1", "2021-06-01", semantic=True, fmt="json")
     assert (same.from_version, same.to_version, same.equivalent, same.required_bump) == (
-        "2.1.0",
-        "2.1.0",
+        "2.1.1",
+        "2.1.1",
         True,
         "patch",
     )
@@ -164,7 +165,7 @@ def test_json_carries_every_kind_with_both_decisions(store: VersionStore) -> Non
 
 
 def test_text_and_markdown(store: VersionStore) -> None:
-    diff = diff_versions(store, store.resolve("2022-04-28"), store.resolve("2022-09-23"), semantic=True)
+    diff = diff_versions(store, store.resolve("4.1.0"), store.resolve("4.2.0"), semantic=True)
     text = render_text(diff)
     assert "SEMANTIC DIFF" in text and "required bump: MINOR" in text
     assert "refer -> refer (CP.PMN.53 -> CP.PMN.16)" in text

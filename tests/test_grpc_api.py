@@ -125,7 +125,9 @@ def test_as_known_on(client: PolicyClient) -> None:
 def test_list_and_get_versions(client: PolicyClient) -> None:
     versions = client.list_versions()
     assert [v.effective for v in versions] == sorted(v.effective for v in versions)
-    assert versions[0].version == "1.0.0" and versions[0].policy_id == "CP.PHAR.431"
+    # the records that decide today: 1.0.1 corrects 1.0.0 (GetVersion("1.0.0") still returns it)
+    assert versions[0].version == "1.0.1" and versions[0].policy_id == "CP.PHAR.431"
+    assert versions[0].corrects == client.get_version("1.0.0").info.content_hash
     by_semver = client.get_version(versions[2].version)
     by_date = client.get_version(in_force_on=versions[2].effective)
     assert by_semver == by_date
@@ -261,7 +263,7 @@ def test_client_does_not_import_the_server() -> None:
 def test_decide_under_a_named_version(client: PolicyClient) -> None:
     in_force = client.evaluate(VALID)
     old = client.evaluate(VALID, version="2021-06-01")
-    assert (in_force.version.version, old.version.version) == ("4.5.0", "2.1.0")
+    assert (in_force.version.version, old.version.version) == ("4.5.0", "2.1.1")  # 2.1.0's correction
     with pytest.raises(NotFoundError):
         client.evaluate(VALID, version="7.7.7")
     results = list(client.evaluate_many([VALID, Request(VALID, version="1.0.0")], version="latest"))

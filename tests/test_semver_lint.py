@@ -1,4 +1,4 @@
-"""rxpolicy lint checks every version's semver against its predecessor (DOMAIN.md section 5)."""
+"""rxpolicy lint checks every version's semver against its predecessor (docs/policy-format.md)."""
 
 from __future__ import annotations
 
@@ -58,13 +58,13 @@ def _copy(tmp_path: Path, names: dict[str, tuple[str, str] | None]) -> Path:
 
 
 def _semver_problems(root: Path) -> list[str]:
-    return [p for p in lint_root(root).problems if "DOMAIN.md section 5" in p]
+    return [p for p in lint_root(root).problems if "the semver rule requires" in p]
 
 
 def test_a_minor_bump_that_loses_approvals_fails_with_the_witness(tmp_path: Path) -> None:
     root = _copy(tmp_path, {"2021-05-11.yaml": None, "2021-11-24.yaml": ("2.2.0", "")})
     [problem] = _semver_problems(root)
-    assert "2.2.0 declares a MINOR bump from 2.1.0, but DOMAIN.md section 5 requires MAJOR" in problem
+    assert "2.2.0 declares a MINOR bump from 2.1.0, but the semver rule requires MAJOR" in problem
     assert "witness (approve -> " in problem and '"service_date": "2021-11-24"' in problem
     assert "under 2.1.0 (service_date 2021-05-11): approve" in problem
 

@@ -40,6 +40,8 @@ class VersionRef:
     effective: dt.date
     content_hash: str
     draft: bool = False  # not in the lock file: never decides in a service without --allow-drafts
+    recorded: dt.date | None = None  # when the deciding record became known
+    corrects: str | None = None  # a correction: the content hash of the record it corrects
 
 
 @attrs.frozen
@@ -186,6 +188,13 @@ def approval_months(approval: Approval | None) -> int | str | None:
     return "length_of_benefit" if approval.length_of_benefit else approval.months
 
 
+def _correction_json(ref: VersionRef) -> dict[str, Any]:
+    """Only a decision under a correction names it, so every other decision's JSON is as before."""
+    if ref.corrects is None:
+        return {}
+    return {"recorded": ref.recorded.isoformat() if ref.recorded else None, "corrects": ref.corrects}
+
+
 def decision_json(decision: Decision) -> dict[str, Any]:
     approval = decision.approval
     ref = decision.version
@@ -196,6 +205,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "version_effective": ref.effective.isoformat(),
         "content_hash": ref.content_hash,
         **({"draft": True} if ref.draft else {}),
+        **_correction_json(ref),
         "indication": citation_json(decision.indication) if decision.indication else None,
         "approval_months": approval_months(approval),
         "approved_through": (

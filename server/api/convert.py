@@ -197,6 +197,8 @@ def decision_message(d: Decision) -> decision_pb2.Decision:
             effective=ref.effective.isoformat(),
             content_hash=ref.content_hash,
             draft=ref.draft,
+            recorded=ref.recorded.isoformat() if ref.recorded else "",
+            corrects=ref.corrects or "",
         ),
         unmet=[
             decision_pb2.UnmetCriterion(
@@ -252,6 +254,7 @@ def version_info(v: PolicyVersion) -> version_pb2.VersionInfo:
         locked=v.locked,
         draft=not v.locked,
         strengths_mg=v.strengths_mg,
+        corrects=v.corrects or "",
     )
     if m.pt_approval is not None:
         info.revision_log.pt_approval = m.pt_approval

@@ -38,7 +38,8 @@ def add_as_known_on(parser: argparse.ArgumentParser) -> None:
         "--as-known-on",
         type=dt.date.fromisoformat,
         metavar="DATE",
-        help="ignore versions recorded after DATE (what was known then)",
+        help="decide with the records known on DATE: versions recorded after it are ignored and "
+        "corrections recorded after it do not apply (default: today, every version)",
     )
 
 

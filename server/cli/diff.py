@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
         description="Diff version A against version B (each a semver such as 4.4.0, a date in force such "
         "as 2025-03-25, or 'latest'). --semantic adds every kind of request the two versions decide "
         "differently, each with a minimal witness request verified by the engine, or a proof (z3) that "
-        "there is none, and the semver bump DOMAIN.md section 5 requires.",
+        "there is none, and the semver bump the semver rule requires (docs/policy-format.md).",
     )
     p.add_argument("old", metavar="A", help="the version diffed from")
     p.add_argument("new", metavar="B", help="the version diffed to")

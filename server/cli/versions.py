@@ -12,8 +12,11 @@ from .common import add_store_options, fail, load_store, to_json
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("versions", help="list the versions of a policy")
+    p = sub.add_parser("versions", help="list the versions of a policy (as they decide today)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--all", action="store_true", help="every record: corrected versions beside their corrections"
+    )
     add_store_options(p)
     p.set_defaults(func=run_versions)
 
@@ -33,7 +36,7 @@ def run_versions(args: argparse.Namespace) -> int:
     if store is None:
         return 1
     try:
-        versions = store.versions(args.policy)
+        versions = store.records(args.policy) if args.all else store.versions(args.policy)
     except NotFound as exc:
         fail(str(exc))
         return 1
@@ -81,6 +84,9 @@ def describe(v: PolicyVersion) -> str:
         + f": {m.revision_log_text}",
         f"semver: {m.semver_reasoning}",
     ]
+    if v.corrects is not None:
+        lines.insert(3, f"corrects {v.corrects}")
+        lines += [f"  corrected {c.key} ({c.change}): {c.text}" for c in m.changes]
     for title, items in (
         ("assumptions", m.assumptions),
         ("choices", m.choices),

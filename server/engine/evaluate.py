@@ -135,6 +135,8 @@ class CompiledVersion:
             version.effective,
             version.content_hash,
             draft=not version.locked,
+            recorded=version.meta.recorded,
+            corrects=version.corrects,
         )
         self.measures = frozenset(
             node.fact for node in version.nodes().values() if isinstance(node, Leaf) and "." in node.fact

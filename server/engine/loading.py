@@ -25,6 +25,7 @@ from .errors import PolicyFileError, PolicyLoadError
 from .language import KIND_WORDS, OPERATORS, ValueKind, measure_kind, operators_for
 from .model import (
     Agent,
+    ChangeNote,
     Duration,
     FactSpec,
     Group,
@@ -362,6 +363,8 @@ class _Builder:
             assumptions=tuple(doc.get("assumptions", ())),
             unmodelled=tuple(doc.get("unmodelled", ())),
             choices=tuple(doc.get("choices", ())),
+            corrects=doc.get("corrects"),
+            changes=tuple(ChangeNote(c["key"], c["change"], c["text"]) for c in doc.get("changes", ())),
         )
         if self.errors:
             return None
@@ -448,8 +451,12 @@ def _check_items(
     return None
 
 
+# A policy directory's lint template (server/analysis/template.py): not a version file.
+TEMPLATE_NAME = "template.yaml"
+
+
 def iter_version_files(directory: Path) -> Iterator[Path]:
-    yield from sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    yield from sorted(p for p in directory.glob("*.yaml") if p.is_file() and p.name != TEMPLATE_NAME)
 
 
 def load_version_file(path: Path, *, locked_hash: str | None, display: str | None = None) -> PolicyVersion:

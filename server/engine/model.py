@@ -121,6 +121,15 @@ class FactSpec:
 
 
 @attrs.frozen
+class ChangeNote:
+    """One line of a version's change list: which criterion, what happened to it, why."""
+
+    key: str
+    change: str  # added | removed | reworded | renumbered | changed
+    text: str
+
+
+@attrs.frozen
 class Metadata:
     policy_id: str
     title: str
@@ -130,11 +139,13 @@ class Metadata:
     revision_log_date: dt.date
     revision_log_text: str
     pt_approval: str | None
-    provenance: str  # "seed_text" | "reconstructed"
+    provenance: str  # "seed_text" | "reconstructed" | "published" | "draft"
     semver_reasoning: str
     assumptions: tuple[str, ...]
     unmodelled: tuple[str, ...]
     choices: tuple[str, ...]
+    corrects: str | None = None  # as written: the corrected record's file name or content hash
+    changes: tuple[ChangeNote, ...] = ()
 
 
 @attrs.frozen
@@ -151,6 +162,15 @@ class PolicyVersion:
     source_path: str
     content_hash: str  # "sha256:<hex>"
     locked: bool
+    corrects: str | None = None  # a correction: the content hash of the record it corrects
+
+    @property
+    def is_draft(self) -> bool:
+        return self.meta.provenance == "draft"
+
+    @property
+    def file_name(self) -> str:
+        return self.source_path.replace("\\", "/").rsplit("/", 1)[-1]
 
     @property
     def policy_id(self) -> str:

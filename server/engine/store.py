@@ -1,8 +1,11 @@
 """The version store: every loaded policy version, and which one is in force when.
 
-Versions are chosen by service date (bisect over effective dates). An "as known
-on" date hides versions recorded after it, so an auditor can ask what the plan
-would have decided with the policies it knew on that day.
+A request is decided by (service date, as-known-on date): of the versions known on
+the as-known-on date (default: today), the one in force on the service date (bisect
+over effective dates); of a version and its corrections, the latest recorded by then
+(server/engine/corrections.py). An explicit as-known-on date also hides versions
+recorded after it, so an auditor can ask what the plan would have decided with the
+policies it knew on that day.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import semver
 
+from .corrections import check_correction_order, originals, records_known_on, resolve_corrections
 from .decision import Decision
 from .errors import FieldViolation, InvalidRequest, NotFound, PolicyFileError, PolicyLoadError
 from .evaluate import CompiledVersion
@@ -55,10 +59,13 @@ def load_policy_dir(directory: Path) -> list[PolicyVersion]:
             )
         )
     if not errors:
-        errors.extend(check_sequence(directory, versions))
+        versions, errors = resolve_corrections(versions)
+    if not errors:
+        errors.extend(check_sequence(directory, originals(versions)))
+        errors.extend(check_correction_order(versions))
     if errors:
         raise PolicyLoadError(errors)
-    return sorted(versions, key=lambda v: v.effective)
+    return sorted(versions, key=lambda v: (v.effective, v.meta.recorded))
 
 
 def check_sequence(directory: Path, versions: list[PolicyVersion]) -> list[PolicyFileError]:
@@ -108,10 +115,14 @@ class VersionStore:
         default_policy: str | None = None,
     ) -> None:
         self.root = root  # where the versions were loaded from; None: the packaged default
-        self._compiled: dict[str, list[CompiledVersion]] = {
-            pid: [CompiledVersion(v) for v in sorted(vs, key=lambda v: v.effective)]
+        # Every record, corrections included, by (effective, recorded).
+        self._records: dict[str, list[CompiledVersion]] = {
+            pid: [CompiledVersion(v) for v in sorted(vs, key=lambda v: (v.effective, v.meta.recorded))]
             for pid, vs in versions.items()
         }
+        self._by_hash = {c.version.content_hash: c for cs in self._records.values() for c in cs}
+        # The sequence that decides without an as-known-on date (latest corrections known today).
+        self._compiled = {pid: self._known_on(cs, None) for pid, cs in self._records.items()}
         self._dates = {pid: [c.version.effective for c in cs] for pid, cs in self._compiled.items()}
         if default_policy is not None and default_policy not in self._compiled:
             raise NotFound(
@@ -119,6 +130,9 @@ class VersionStore:
                 f"(loaded: {', '.join(self.policy_ids)})"
             )
         self._default = default_policy
+
+    def _known_on(self, records: list[CompiledVersion], day: dt.date | None) -> list[CompiledVersion]:
+        return [self._by_hash[v.content_hash] for v in records_known_on([c.version for c in records], day)]
 
     @classmethod
     def load(cls, root: Path | None = None, *, default_policy: str | None = None) -> VersionStore:
@@ -179,20 +193,27 @@ class VersionStore:
             raise NotFound(f"no policy {clip(pid)!r} (loaded: {', '.join(self.policy_ids)})") from None
 
     def versions(self, policy_id: str | None = None) -> list[PolicyVersion]:
+        """One record per effective date: the one that decides today (a version's latest
+        correction recorded by today, else the version itself)."""
         return [c.version for c in self._policy(policy_id)]
 
+    def records(self, policy_id: str | None = None) -> list[PolicyVersion]:
+        """Every record, corrected ones and their corrections included, by effective then recorded."""
+        self._policy(policy_id)
+        return [c.version for c in self._records[policy_id or self.default_policy()]]
+
     def compiled(self, version: PolicyVersion) -> CompiledVersion:
-        for c in self._policy(version.policy_id):
-            if c.version.content_hash == version.content_hash:
-                return c
-        raise NotFound(f"version {version.version} of {version.policy_id} is not in this store")
+        found = self._by_hash.get(version.content_hash)
+        if found is None or found.version.policy_id != version.policy_id:
+            raise NotFound(f"version {version.version} of {version.policy_id} is not in this store")
+        return found
 
     def in_force(
         self, service_date: dt.date, policy_id: str | None = None, as_known_on: dt.date | None = None
     ) -> CompiledVersion | None:
         compiled = self._policy(policy_id)
         if as_known_on is not None:
-            compiled = [c for c in compiled if c.version.meta.recorded <= as_known_on]
+            compiled = self._known_on(self._records[compiled[0].version.policy_id], as_known_on)
             dates = [c.version.effective for c in compiled]
         else:
             dates = self._dates[compiled[0].version.policy_id] if compiled else []
@@ -205,8 +226,8 @@ class VersionStore:
         ref = ref.strip()
         if ref == "latest":
             return compiled[-1].version
-        for c in compiled:
-            if c.version.version == ref:
+        for c in self._records[compiled[0].version.policy_id]:
+            if c.version.version == ref or c.version.content_hash == ref:
                 return c.version
         try:
             day = dt.date.fromisoformat(ref)

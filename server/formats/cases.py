@@ -1,4 +1,4 @@
-"""Case files: requests with the decision a policy must reach (../shared/cases format).
+"""Case files: requests with the decision a policy must reach (the format of docs/cases.md).
 
 The runner compares expectations with the JSON shape of a decision, so the same
 cases run in process or through a server.

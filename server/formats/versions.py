@@ -52,6 +52,9 @@ def version_json(v: PolicyVersion, *, criteria: bool) -> dict[str, Any]:
         "locked": v.locked,
         "strengths_mg": list(v.strengths_mg),
     }
+    if v.corrects is not None:  # only a correction says so: other versions' JSON is unchanged
+        out["corrects"] = v.corrects
+        out["changes"] = [{"key": c.key, "change": c.change, "text": c.text} for c in v.meta.changes]
     if criteria:
         out["indications"] = [
             {

@@ -117,6 +117,9 @@ class Witness:
     old_decision: Mapping[str, Any]  # decision JSON, or an error JSON for invalid input
     new_decision: Mapping[str, Any]
     known_facts: int  # facts stated besides the service date; minimal for its kind
+    # A term the old version's vocabulary lacks, decided there as that vocabulary's
+    # catch-all (e.g. {"diagnosis": "other"}): what old_decision was decided with.
+    old_decided_as: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -134,7 +137,9 @@ class DifferenceKind:
 
     @property
     def title(self) -> str:
-        head = f"{self.old_outcome} -> {self.new_outcome}"
+        decided_as = ", ".join(f"as {term}" for term in self.witness.old_decided_as.values())
+        old = f"{self.old_outcome} ({decided_as})" if decided_as else self.old_outcome
+        head = f"{old} -> {self.new_outcome}"
         return f"{head} ({self.detail})" if self.detail else head
 
 

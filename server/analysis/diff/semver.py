@@ -1,4 +1,4 @@
-"""Semver discipline (DOMAIN.md section 5): the bump a version declares against the one
+"""Semver discipline (the semver rule of docs/policy-format.md): the bump a version declares against the one
 its semantic difference from the predecessor requires."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def verdict_problem(v: SemverVerdict) -> str:
     """Why a wrong bump is wrong, with the witness to paste into ``rxpolicy evaluate``."""
     lines = [
         f"{v.new_file}: version {v.new_version} declares a {v.declared.upper()} bump from "
-        f"{v.old_version}, but DOMAIN.md section 5 requires {v.required.upper()}: {_WHY[v.required]}"
+        f"{v.old_version}, but the semver rule requires {v.required.upper()}: {_WHY[v.required]}"
     ]
     if v.witness is not None:
         w = v.witness.witness

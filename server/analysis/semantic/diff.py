@@ -226,8 +226,18 @@ class _Search:
         for side, decision in enumerate(decisions):
             self._confirm(model, side, decision, request)
         criteria = self._criteria(sig, request)
+        old_outcome = CODE_NAMES[sig.codes[0]]
+        decided_as = _catch_all_terms(old, request, decisions[0])
+        if decided_as:
+            # A term new to the vocabulary: say what the old version decided such a request
+            # as (its catch-all term), not only that the term was not valid there.
+            as_other = self._decide(old, request | decided_as | {SERVICE_DATE: old.effective.isoformat()})
+            if isinstance(as_other, Decision):
+                decisions[0], old_outcome = as_other, as_other.outcome
+            else:
+                decided_as = {}
         return DifferenceKind(
-            old_outcome=CODE_NAMES[sig.codes[0]],
+            old_outcome=old_outcome,
             new_outcome=CODE_NAMES[sig.codes[1]],
             detail=self._detail(sig),
             old_section=self._section_title(sig, 0),
@@ -240,6 +250,7 @@ class _Search:
                 old_decision=_json(decisions[0]),
                 new_decision=_json(decisions[1]),
                 known_facts=len(request) - 1,
+                old_decided_as=decided_as,
             ),
         )
 
@@ -349,6 +360,26 @@ class _Search:
         return f"{len(self.space.facts)} facts, each possibly absent{dose_words}"
 
 
+CATCH_ALL = "other"
+
+
+def _catch_all_terms(
+    old: PolicyVersion, request: Mapping[str, Any], result: Decision | InvalidRequest
+) -> dict[str, str]:
+    """The enum facts whose term the old version lacks but whose vocabulary has the catch-all
+    'other', when those are the only reasons the old version refused the request."""
+    if not isinstance(result, InvalidRequest):
+        return {}
+    out: dict[str, str] = {}
+    for violation in result.violations:
+        spec = old.facts.get(violation.field)
+        value = request.get(violation.field)
+        if spec is None or spec.type != "enum" or CATCH_ALL not in spec.values or value in spec.values:
+            return {}
+        out[violation.field] = CATCH_ALL
+    return out
+
+
 def _json(result: Decision | InvalidRequest) -> dict[str, Any]:
     return error_json(result) if isinstance(result, InvalidRequest) else decision_json(result)
 
@@ -407,7 +438,7 @@ def _semantic_diff(
 def required_bump(
     store: VersionStore, old: PolicyVersion, new: PolicyVersion
 ) -> tuple[Bump, DifferenceKind | None]:
-    """The bump DOMAIN.md section 5 requires, and the witness that decides it.
+    """The bump the semver rule (docs/policy-format.md) requires, and the witness that decides it.
 
     Two questions, not the full listing: is any approval lost or shortened (MAJOR), else
     does any outcome change (MINOR), else PATCH, proved by the second answer.

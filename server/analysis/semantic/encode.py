@@ -221,7 +221,7 @@ def shorter(a: Outcome, b: Outcome) -> Any:
 
 
 def less_favourable(a: Outcome, b: Outcome) -> Any:
-    """DOMAIN.md section 5, MAJOR: an approval lost, or a shorter approval."""
+    """The semver rule (docs/policy-format.md), MAJOR: an approval lost, or a shorter approval."""
     return z3.Or(z3.And(a.code == APPROVE, b.code != APPROVE), shorter(a, b))
 
 
