@@ -87,6 +87,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]],
             "--workers",
             "1",
             "--no-progress",
+            "--examples",
+            "20",
         ]
     )
     assert code == 0
