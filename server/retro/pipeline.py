@@ -253,8 +253,6 @@ class _Run:
             state = load_state(self.out_dir)
         except ResumeError as exc:
             raise RetroError(f"cannot resume: {exc}") from None
-        if not self.partial.is_file():
-            raise RetroError(f"cannot resume: {self.partial.name} is not in {self.out_dir}")
         return state
 
     # ------------------------------------------------------------ the run
@@ -354,6 +352,8 @@ class _Run:
                 f"cannot resume: the interrupted run had other options or inputs ({', '.join(changed)}); "
                 "start again with --overwrite"
             )
+        if not self.partial.is_file():
+            raise RetroError(f"cannot resume: {self.partial.name} is not in {self.out_dir}")
         # Read the claim file again from its start up to where the rows written end, and
         # check it is the same file.
         stream.seek(0)
@@ -485,18 +485,24 @@ class _Run:
         )
 
     def _save_progress(self) -> str:
-        """Bring what was written to the disk and save the resume state; a sentence on it."""
+        """Save the resume state; a sentence on what is on the disk and what is missing."""
         if getattr(self, "fmt", None) is None or self.written is None:
-            return ""
+            return ""  # nothing was written yet
+        missing = f"missing: {self.results_path.name}, {outputs.SUMMARY}, {outputs.REPORT}"
+        partial = f"; {self.tally.rows:,} rows are in {self.partial} (a partial result; {missing})"
         try:
             self._save_state()
         except OSError as exc:
-            return f"; the resume state could not be saved ({_os_text(exc)}): start again with --overwrite"
-        done = self.tally.rows
-        return (
-            f"; {done:,} rows were written to {self.partial} (a partial result: no summary.json or "
-            f"report.html); `--resume` continues from there"
-        )
+            earlier = (self.out_dir / outputs.STATE).is_file()
+            return partial + (
+                f"; the resume state could not be saved ({_os_text(exc)})"
+                + (
+                    ": `--resume` continues from the last checkpoint"
+                    if earlier
+                    else ": start again with --overwrite"
+                )
+            )
+        return partial + "; `--resume` continues from there"
 
     def _stopped(self, message: str) -> str:
         return message + self._save_progress()
