@@ -595,7 +595,7 @@ class _Run:
             "versions": [version_entry(v) | {"used": v.version in used} for v in self.versions],
             "input": {
                 "name": o.claims,
-                "sha256": self.reader.digest.hexdigest(),
+                "sha256": "sha256:" + self.reader.digest.hexdigest(),
                 "bytes": self.reader.bytes_read,
                 "rows": self.records,
                 "format": self.fmt,

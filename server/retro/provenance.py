@@ -75,24 +75,8 @@ def rerun_command(claims: str, out_dir: Path, options: Mapping[str, Any]) -> str
     )
     for key, flag in flags:
         value = options.get(key)
-        if value is not None and not (key == "output_format" and value == "csv"):
+        if value is not None and not (key == "output_format" and value == "csv") and value != 0:
             args += [flag, str(value)]
     if options.get("ignore_unknown_columns"):
         args.append("--ignore-unknown-columns")
     return shlex.join(args)
-
-
-class InputDigest:
-    """sha256 and size of the claim file's bytes as they are read (compressed files:
-    the bytes after decompression, which is what was decided)."""
-
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def update(self, data: bytes) -> None:
-        self._hash.update(data)
-        self.size += len(data)
-
-    def hexdigest(self) -> str:
-        return "sha256:" + self._hash.hexdigest()

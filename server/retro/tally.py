@@ -50,6 +50,10 @@ def summary_violations(violations: list[dict[str, Any]], known: Container[str]) 
     ]
 
 
+# Decisions that take an approval away from the member (an error is the data's problem).
+ADVERSE_DECISIONS = ("deny", "pend")
+
+
 def _months(o: Row) -> float | None:
     value = o["approval_months"]
     if value == "length_of_benefit":
@@ -60,7 +64,7 @@ def _months(o: Row) -> float | None:
 def adverse(before: Row, after: Row) -> str:
     """Why a change is adverse to the member ("" when it is not): an approval lost, or
     shortened."""
-    if before["decision"] == "approve" and after["decision"] in ("deny", "pend", ERROR):
+    if before["decision"] == "approve" and after["decision"] in ADVERSE_DECISIONS:
         return f"approve -> {after['decision']}"
     if before["decision"] == after["decision"] == "approve":
         b, a = _months(before), _months(after)

@@ -19,6 +19,10 @@ _SUFFIX = " (got "
 # The engine quotes an unknown term or agent as '<value>' is not a known ...
 _ENGINE_QUOTE = re.compile(r"'.*'(?= is not a known)", re.DOTALL)
 _GOT = re.compile(r" \(got .*\)$", re.DOTALL)
+# The engine's words that carry a value of the claim: its service date, the strength asked
+# for. (A version's own effective date, "effective 2024-05-16", is the policy's, and stays.)
+_IN_FORCE_ON = re.compile(r"\bin force on \d{4}-\d{2}-\d{2}")
+_STRENGTH = re.compile(r"\b\d+ mg tablets are not available")
 WITHHELD = "(description withheld: it quotes a value)"
 
 
@@ -63,4 +67,6 @@ def redact(description: str) -> str:
     """A violation's description with no value in it, for aggregates."""
     text = _GOT.sub("", description)
     text = _ENGINE_QUOTE.sub("a value", text)
+    text = _IN_FORCE_ON.sub("in force on the service date", text)
+    text = _STRENGTH.sub("tablets of the strength given are not available", text)
     return WITHHELD if "'" in text or '"' in text else text
