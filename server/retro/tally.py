@@ -50,6 +50,8 @@ def summary_violations(violations: list[dict[str, Any]], known: Container[str]) 
     ]
 
 
+# The line of business of a row that could not be read at all.
+UNREADABLE_LOB = "(row not readable)"
 # Decisions that take an approval away from the member (an error is the data's problem).
 ADVERSE_DECISIONS = ("deny", "pend")
 
@@ -111,7 +113,9 @@ class Tally:
     indication_text: dict[str, str] = attrs.field(factory=dict)
     adverse: collections.Counter[str] = attrs.field(factory=collections.Counter)
 
-    def add(self, row: Row, result: Mapping[str, Any], *, known: Container[str], lob: str = "") -> None:
+    def add(
+        self, row: Row, result: Mapping[str, Any], *, known: Container[str], lob: str = UNREADABLE_LOB
+    ) -> None:
         """Count one result row; ``known``: the fields the summary may name (the facts);
         ``lob``: the row's line of business as the summary may name it."""
         self.rows += 1
@@ -119,8 +123,7 @@ class Tally:
         self.decisions[decision] += 1
         version = row["version"] or ""
         self.by_version[(version, decision)] += 1
-        if lob:
-            self.by_lob[(lob, decision)] += 1
+        self.by_lob[(lob, decision)] += 1
         indication = result.get("indication")
         if isinstance(indication, Mapping) and indication.get("key"):
             key = str(indication["key"])

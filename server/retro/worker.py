@@ -32,7 +32,7 @@ from .duplicates import ClaimIdHashes, claim_id_hashes
 from .records import Chunk, InputFormat
 from .results import OutputFormat, Row, field_order, format_rows, make_row, sort_violations
 from .rowcheck import csv_error_text, has_surrogate, value_problems
-from .tally import Tally
+from .tally import UNREADABLE_LOB, Tally
 from .values import base_field, with_values
 
 _PR_SET_PDEATHSIG = 1
@@ -233,7 +233,7 @@ class ChunkProcessor:
             except Exception as exc:  # a bug in building one row: that row only
                 result = _internal_result(exc)
                 other = result if self.compare else None
-                lob = ""
+                lob = UNREADABLE_LOB
                 row = make_row(p.line, p.claim_id, "", result, other)
             if p.request is not None:
                 k += 1
@@ -260,7 +260,7 @@ class ChunkProcessor:
         if p.request is None:
             result: dict[str, Any] = _error_of(p.problems)
             other: dict[str, Any] | None = result
-            lob = ""
+            lob = UNREADABLE_LOB
         else:
             result = with_values(_with_problems(results[k], p.problems), p.raw)
             other = None
@@ -298,7 +298,7 @@ class ChunkProcessor:
                 other = result if self.compare else None
                 claim_id = row["claim_id"] if not has_surrogate(str(row["claim_id"])) else ""
                 rows[i] = make_row(row["line"], claim_id, "", result, other)
-                outcomes[i] = (result, other, "")
+                outcomes[i] = (result, other, UNREADABLE_LOB)
                 parts.append(format_rows([rows[i]], fmt, self.compare))
         return b"".join(parts), rows, outcomes
 
