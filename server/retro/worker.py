@@ -30,7 +30,7 @@ from .columns import CLAIM_ID, CsvLayout, decode_row, fact_types, layout
 from .deciders import Decider, FatalDeciderError, LocalDecider, Request, internal_error
 from .duplicates import ClaimIdHashes, claim_id_hashes
 from .records import Chunk, InputFormat
-from .results import OutputFormat, Row, field_order, format_rows, make_row, sort_violations
+from .results import ERROR, OutputFormat, Row, field_order, format_rows, make_row, sort_violations
 from .rowcheck import csv_error_text, has_surrogate, value_problems
 from .tally import UNREADABLE_LOB, Tally
 from .values import base_field, with_values
@@ -245,7 +245,8 @@ class ChunkProcessor:
             tally.add(row, result, known=self.order, lob=lob)
             if self.compare:
                 tally.add_compare(row, known=self.order)
-            if _is_internal(result) or (other is not None and _is_internal(other)):
+            errored = row["decision"] == ERROR or (self.compare and row["compare"]["decision"] == ERROR)
+            if errored and (_is_internal(result) or (other is not None and _is_internal(other))):
                 tally.internal += 1
         ids = claim_id_hashes(rows)
         return ChunkResult(chunk.index, len(rows), data, tally, ids)
