@@ -222,3 +222,15 @@ def test_server_killed_mid_run_ends_the_run_without_orphans(tmp_path: Path) -> N
     assert not outlived(workers), "a worker outlived the run"
     assert not (out / "results.csv").exists() and not (out / "summary.json").exists()
     assert (out / "results.csv.partial").exists() and (out / "resume.json").exists()
+
+
+def test_provenance_names_the_servers_versions(server: str, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    claims = str(FIXTURES / "bad_rows.csv")
+    assert retro(claims, "--out", str(out), "--server", server, "--workers", "1") == 0
+    served = json.loads((out / "summary.json").read_text(encoding="utf-8"))["provenance"]["server"]
+    assert served["target"] == server and served["differ_from_local"] == []
+    assert len(served["versions"]) == 11 and all(
+        v["content_hash"].startswith("sha256:") for v in served["versions"]
+    )
+    assert served["versions"][0]["content_hash"] in (out / "report.html").read_text(encoding="utf-8")

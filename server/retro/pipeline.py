@@ -53,6 +53,7 @@ from .remote import chunk_deadline
 from .report import render_report
 from .results import OutputFormat, count_rows, format_rows, header_bytes, make_row
 from .resume import ResumeError, ResumeState, load_state, save_state
+from .server_versions import ServerVersionsError, served_versions
 from .summary import build_summary
 from .tally import Tally
 from .worker import ChunkResult, WorkerConfig, _internal_result, build_processor, init_worker, process_chunk
@@ -208,6 +209,21 @@ class _Run:
         except OSError as exc:
             raise RetroError(f"cannot use --out {self.out_dir}: {exc.strerror or exc}") from None
         state = self._load_resume_state() if options.resume else None
+        self.served: dict[str, Any] | None = None
+        if options.server is not None:
+            try:
+                self.served = served_versions(
+                    options.server, token=options.token, policy_id=options.policy_id, local=self.versions
+                )
+            except ServerVersionsError as exc:
+                # Not fatal here: the first chunk finds out whether the server decides at all.
+                self.served = {"target": options.server, "versions": None, "error": str(exc)}
+            if self.served.get("differ_from_local"):
+                print(
+                    f"rxpolicy retro: the server's version(s) {', '.join(self.served['differ_from_local'])} "
+                    "differ from the local ones; the server's decide, and the provenance records its hashes",
+                    file=sys.stderr,
+                )
         try:
             stream = open_claims(options.claims)
         except OSError as exc:
@@ -601,6 +617,7 @@ class _Run:
                 "format": self.fmt,
             },
             "options": options,
+            "server": self.served,
             "started": self.started,
             "finished": finished,
             "rerun": rerun_command(

@@ -555,6 +555,24 @@ def _duplicates_section(summary: Mapping[str, Any]) -> str:
     )
 
 
+def _served(served: Mapping[str, Any]) -> list[tuple[str, str]]:
+    target = f"<code>{escape(served['target'])}</code>"
+    if served.get("versions") is None:
+        return [
+            ("decided by server", f"{target} (its versions could not be listed: {escape(served['error'])})")
+        ]
+    differ = served.get("differ_from_local") or []
+    note = (
+        "its versions' hashes are the local ones below"
+        if not differ
+        else "<strong>its version(s) " + escape(", ".join(differ)) + " differ from the local ones</strong>"
+    )
+    hashes = "<br>".join(
+        f"{escape(v['version'])}: <code>{escape(v['content_hash'])}</code>" for v in served["versions"]
+    )
+    return [("decided by server", f"{target}; {note}"), ("server's versions", hashes)]
+
+
 def _provenance_section(summary: Mapping[str, Any]) -> str:
     p = summary.get("provenance")
     if not p:
@@ -567,6 +585,7 @@ def _provenance_section(summary: Mapping[str, Any]) -> str:
         ("claim file", f"<code>{escape(i['name'])}</code> ({escape(i['format'])})"),
         ("claim file sha256", f"<code>{escape(i['sha256'])}</code>"),
         ("claim file size", f"{_n(i['bytes'])} bytes, {_n(i['rows'])} claims"),
+        *(_served(p["server"]) if p.get("server") else []),
         ("started", escape(p["started"])),
         ("finished", escape(p["finished"])),
         (
