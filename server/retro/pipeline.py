@@ -49,11 +49,9 @@ from .provenance import (
     version_entry,
 )
 from .records import Chunk, InputFormat, Position, RecordReader, chunks, guess_format, input_size, open_claims
-from .remote import chunk_deadline
 from .report import render_report
 from .results import OutputFormat, count_rows, format_rows, header_bytes, make_row
 from .resume import ResumeError, ResumeState, load_state, save_state
-from .server_versions import ServerVersionsError, served_versions
 from .summary import build_summary
 from .tally import Tally
 from .worker import ChunkResult, WorkerConfig, _internal_result, build_processor, init_worker, process_chunk
@@ -211,6 +209,9 @@ class _Run:
         state = self._load_resume_state() if options.resume else None
         self.served: dict[str, Any] | None = None
         if options.server is not None:
+            # Imported here: the client brings grpc, which a run in process never needs.
+            from .server_versions import ServerVersionsError, served_versions
+
             try:
                 self.served = served_versions(
                     options.server, token=options.token, policy_id=options.policy_id, local=self.versions
@@ -437,6 +438,8 @@ class _Run:
         Only a server can stall a chunk; in process a chunk always ends."""
         if self.config.server is None:
             return None
+        from .remote import chunk_deadline
+
         streams = 2 if self.compare_to is not None else 1
         return (
             streams * chunk_deadline(self.options.chunk_size, self.options.server_timeout) + WATCHDOG_GRACE_S
