@@ -12,6 +12,10 @@ memory: the peak of the sum of the RSS of the whole process tree (sampled from
 run the server's own memory is reported separately. It checks that both runs wrote the
 same rows and ends with the ratio of the two wall times.
 
+The floor, measured in the same run: reading the claim file with Python's csv module and
+writing every row back out with it, in one process (the least any CSV-in, CSV-out review
+costs here). Each run's wall time is also given as a multiple of that floor.
+
 Goals (issue 5): 1,000,000 claims in process under 60 s and 500 MB on 2 cores; through
 a local server under 3 minutes.
 """
@@ -19,6 +23,7 @@ a local server under 3 minutes.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -123,6 +128,19 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     sys.exit("rxpolicy serve did not start")
 
 
+def csv_floor(claims: Path, out: Path) -> float:
+    """Seconds to read ``claims`` with csv.reader and write every row with csv.writer."""
+    started = time.perf_counter()
+    with (
+        claims.open(encoding="utf-8", newline="") as src,
+        out.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        writer = csv.writer(dst, lineterminator="\n")
+        for row in csv.reader(src):
+            writer.writerow(row)
+    return time.perf_counter() - started
+
+
 def digest(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -179,9 +197,16 @@ def main() -> int:
             f"generated in {time.perf_counter() - started:.1f} s (not timed below); {os.cpu_count()} cores"
         )
         extra = ["--workers", str(args.workers)] if args.workers else []
+        floor = csv_floor(claims, work / "floor.csv") if args.format == "csv" else None
+        if floor is not None:
+            rate = args.count / floor
+            print(f"{'csv read+write floor':<22} {floor:8.1f} s  {rate:>9,.0f} claims/s  (one process)")
+        extra.append("--overwrite")  # a reused --dir holds the previous run's outputs
         local = run_retro([str(claims), "--out", str(work / "local"), *extra])
         report("in process", args.count, local)
         print(f"  {local['stderr']}")
+        if floor is not None:
+            print(f"  {local['wall_s'] / floor:.2f} x the csv floor")
         if args.no_server:
             return 0
         server, target = start_server()
@@ -193,6 +218,8 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
         report("through a local server", args.count, remote)
+        if floor is not None:
+            print(f"  {remote['wall_s'] / floor:.2f} x the csv floor")
         print(f"  {remote['stderr']}\n  server process peak RSS {server_mb:.0f} MB")
         same = digest(work / "local" / "results.csv") == digest(work / "server" / "results.csv")
         print(f"results identical: {same}")

@@ -222,7 +222,7 @@ def test_drafts_are_refused_unless_allowed_and_then_marked(tmp_path: Path) -> No
                 pb.ListVersionsRequest(), timeout=10
             )
         assert {v.version: v.draft for v in listed.versions if v.draft} == {"4.5.1": True}
-        assert len(listed.policy_set_digest) == 64
+        assert listed.policy_set_digest.startswith("sha256:") and len(listed.policy_set_digest) == 71
     finally:
         assert srv.stop() == 0
     records = srv.decisions()

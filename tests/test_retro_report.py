@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -87,6 +88,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]],
             "--workers",
             "1",
             "--no-progress",
+            "--examples",
+            "20",
         ]
     )
     assert code == 0
@@ -182,3 +185,48 @@ def test_report_numbers_agree_with_rows(run: tuple[list[dict[str, Any]], dict[st
     changed = page.ids["compare-changed"]
     assert int(changed["data-decision"]) == sum(r["changed"] == "decision" for r in rows)
     assert int(changed["data-unchanged"]) == sum(r["changed"] == "" for r in rows)
+
+
+def test_matrix_near_the_top_with_adverse_changes_highlighted(
+    run: tuple[list[dict[str, Any]], dict[str, Any], Page],
+) -> None:
+    rows, summary, _page = run
+    html = _html(summary)
+    assert html.index('id="matrix"') < html.index('id="decisions"')  # near the top
+    counted = collections.Counter((r["decision"], r["compare"]["decision"]) for r in rows)
+    cells = re.findall(r'<td class="([^"]*)" data-from="(\w+)" data-to="(\w+)" data-count="(\d+)"', html)
+    assert len(cells) == 25
+    for cls, before, after, n in cells:
+        assert counted.get((before, after), 0) == int(n)
+        adverse = before == "approve" and after in ("deny", "pend") and int(n) > 0
+        assert ("adverse" in cls.split()) == adverse
+    lost = sum(n for (b, a), n in counted.items() if b == "approve" and a in ("deny", "pend"))
+    assert sum(c for k, c in summary["compare"]["adverse"].items() if k != "shorter approval") == lost
+
+
+def test_splits_by_line_of_business_and_indication(
+    run: tuple[list[dict[str, Any]], dict[str, Any], Page],
+) -> None:
+    rows, summary, page = run
+    lobs = summary["lines_of_business"]
+    assert sum(item["total"] for item in lobs) == len(rows)
+    assert {"commercial", "medicaid", "marketplace"} <= {item["name"] for item in lobs}
+    decided = sum(1 for r in rows if r["decision"] != "error")
+    assert sum(item["total"] for item in summary["indications"]) == decided
+    assert {t["name"] for t in page.tables["by-lob"]} == {item["name"] for item in lobs}
+    assert page.tables["by-indication"]
+
+
+def test_report_links_to_its_files_and_shows_provenance(
+    run: tuple[list[dict[str, Any]], dict[str, Any], Page],
+) -> None:
+    _rows, summary, _page = run
+    html = _html(summary)
+    assert 'href="results.jsonl"' in html and 'href="summary.json"' in html
+    assert 'id="provenance"' in html and summary["provenance"]["rerun"].split()[0] in html
+
+
+def _html(summary: dict[str, Any]) -> str:
+    from rxpolicy.server.retro.report import render_report
+
+    return render_report(summary)

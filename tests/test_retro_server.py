@@ -76,7 +76,8 @@ def retro(*args: str) -> int:
 
 def outputs(out: Path, fmt: str) -> tuple[bytes, dict[str, Any]]:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    summary.pop("run")  # how and how fast it ran: the only part allowed to differ
+    summary.pop("run")  # how and how fast it ran: the only parts allowed to differ
+    summary.pop("provenance")
     return (out / f"results.{fmt}").read_bytes(), summary
 
 
@@ -182,3 +183,54 @@ def test_server_timeout_must_be_positive(tmp_path: Path, capsys: Any, value: str
     claims = str(FIXTURES / "bad_rows.csv")
     assert retro(claims, "--out", str(tmp_path / "o"), "--server-timeout", value) == 1
     assert "--server-timeout" in capsys.readouterr().err
+
+
+KILL_LIMIT_S = 300.0  # a bound against a hang, not a timed assertion
+
+
+def test_server_killed_mid_run_ends_the_run_without_orphans(tmp_path: Path) -> None:
+    from grpc_fixtures import ServerProcess
+    from test_retro_outputs import children, outlived, start_retro, wait_for_rows
+
+    claims = tmp_path / "claims.csv"
+    with claims.open("w", encoding="utf-8", newline="") as f:
+        write_claims(f, 20_000, seed=8, fmt="csv", invalid_rate=0.02)
+    srv = ServerProcess(tmp_path)
+    out = tmp_path / "out"
+    try:
+        proc = start_retro(
+            str(claims),
+            "--out",
+            str(out),
+            "--server",
+            srv.target,
+            "--workers",
+            "2",
+            "--chunk-size",
+            "200",
+            "--server-timeout",
+            "20",
+        )
+        wait_for_rows(proc, out / "results.csv.partial", 20_000)
+        workers = children(proc.pid)
+        srv.proc.kill()  # the server dies mid-run, as a crash would
+        _out, err = proc.communicate(timeout=KILL_LIMIT_S)
+    finally:
+        srv.stop()
+    assert proc.returncode == 1, err
+    assert f"server {srv.target}" in err and "--resume" in err
+    assert not outlived(workers), "a worker outlived the run"
+    assert not (out / "results.csv").exists() and not (out / "summary.json").exists()
+    assert (out / "results.csv.partial").exists() and (out / "resume.json").exists()
+
+
+def test_provenance_names_the_servers_versions(server: str, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    claims = str(FIXTURES / "bad_rows.csv")
+    assert retro(claims, "--out", str(out), "--server", server, "--workers", "1") == 0
+    served = json.loads((out / "summary.json").read_text(encoding="utf-8"))["provenance"]["server"]
+    assert served["target"] == server and served["differ_from_local"] == []
+    assert len(served["versions"]) == 11 and all(
+        v["content_hash"].startswith("sha256:") for v in served["versions"]
+    )
+    assert served["versions"][0]["content_hash"] in (out / "report.html").read_text(encoding="utf-8")

@@ -35,9 +35,9 @@ def check_published(store: VersionStore, allow_drafts: bool) -> VersionStore:
     return store
 
 
-def load_served(root: Path | None, allow_drafts: bool) -> VersionStore:
+def load_served(root: Path | None, allow_drafts: bool, default_policy: str | None = None) -> VersionStore:
     """Load and check a set; raises PolicyLoadError (naming the files) or DraftsRefused."""
-    return check_published(VersionStore.load(root), allow_drafts)
+    return check_published(VersionStore.load(root, default_policy=default_policy), allow_drafts)
 
 
 def summary(store: VersionStore) -> dict[str, Any]:

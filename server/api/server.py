@@ -169,7 +169,9 @@ class PolicyServer:
         async with self._reloading:
             old = self.store
             try:
-                new = await asyncio.to_thread(policy_set.load_served, old.root, self.config.allow_drafts)
+                new = await asyncio.to_thread(
+                    policy_set.load_served, old.root, self.config.allow_drafts, old.default_policy_id
+                )
             except PolicyLoadError as exc:
                 event(
                     "reload refused: the old policy set keeps serving",

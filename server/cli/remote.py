@@ -9,9 +9,7 @@ RXPOLICY_TLS_CERT and RXPOLICY_TLS_KEY (client certificate for mutual TLS).
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from rxpolicy.client import (
@@ -20,31 +18,18 @@ from rxpolicy.client import (
     PolicyClient,
     PolicyClientError,
 )
+from rxpolicy.client.environment import SettingsError, connection_settings
 
 from ..engine.errors import NotFound
 from ..formats.cases import Case
 
 
-def _pem_from_env(name: str) -> bytes | None:
-    """The file a TLS variable names, read here so a bad path is reported by its variable."""
-    path = os.environ.get(name) or None
-    if path is None:
-        return None
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise SystemExit(f"rxpolicy: cannot read {name}={path}: {exc.strerror or exc}") from None
-
-
 def client_for(args: argparse.Namespace) -> PolicyClient:
-    return PolicyClient(
-        args.server,
-        token=getattr(args, "token", None) or os.environ.get("RXPOLICY_TOKEN") or None,
-        root_certificates=_pem_from_env("RXPOLICY_TLS_CA"),
-        certificate_chain=_pem_from_env("RXPOLICY_TLS_CERT"),
-        private_key=_pem_from_env("RXPOLICY_TLS_KEY"),
-        policy_id=getattr(args, "policy", None),
-    )
+    try:
+        settings = connection_settings(getattr(args, "token", None))
+    except SettingsError as exc:
+        raise SystemExit(f"rxpolicy: {exc}") from None
+    return PolicyClient(args.server, policy_id=getattr(args, "policy", None), **settings)
 
 
 def _decide(client: PolicyClient, args: argparse.Namespace, request: Any, with_trace: bool) -> dict[str, Any]:

@@ -32,10 +32,23 @@ output (in DIR):
                                 missing facts, errors, rows in/out (and --compare-to changes)
   report.html                   the same as a self-contained page with charts
 
-exit status: 0 done (error rows included); 1 the run could not start or stopped;
-3 the end-of-run check failed: the claims read, the rows in the results file (read
-back) and the rows in the summary are not the same number.
+  (a run that stops early leaves results.*.partial and resume.json instead, no summary)
+
+--out: must be new, empty, or hold only this tool's earlier outputs, with --overwrite
+(to replace them) or --resume (to continue an interrupted run). Output files are
+readable by their owner only. summary.json and report.html hold counts only (no claim
+ids, no cell values) unless --examples N.
+
+exit status: 0 done (invalid rows are error rows and do not change it); 1 the run could
+not start or stopped (the server gone or silent, a full disk: what was written stays
+in results.*.partial, --resume continues); 3 the end-of-run check failed: the claims
+read, the rows in the results file (read back) and the rows in the summary are not the
+same number; 4 done, but some rows met an internal error (a bug, not bad input: they
+are error rows saying so); 130 / 143 stopped by SIGINT / SIGTERM (partial, resumable).
 """
+
+EXIT_ROW_CHECK = 3
+EXIT_INTERNAL_ERRORS = 4
 
 
 def register(sub: Any) -> None:
@@ -88,6 +101,24 @@ def register(sub: Any) -> None:
         "(default: 60, or 0.05 per claim in the chunk when that is more)",
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace this tool's earlier outputs in DIR (anything else in DIR refuses the run)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in DIR from its partial results (same claims and options)",
+    )
+    p.add_argument(
+        "--examples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="show up to N example claims (ids, lines, service dates) per list in summary.json and "
+        "report.html, which then hold member data (default: 0, counts only)",
+    )
+    p.add_argument(
         "--ignore-unknown-columns",
         action="store_true",
         help="skip CSV columns that are not facts (default: refuse the file, to catch misspelt facts)",
@@ -118,13 +149,19 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..retro.pipeline import RetroError, RetroOptions, run_retro
+    from ..retro.pipeline import RetroError, RetroInterrupted, RetroOptions, run_retro
 
     if args.workers is not None and args.workers < 1:
         fail("--workers must be at least 1")
         return 1
     if args.chunk_size < 1:
         fail("--chunk-size must be at least 1")
+        return 1
+    if args.examples < 0:
+        fail("--examples must be 0 or more")
+        return 1
+    if args.overwrite and args.resume:
+        fail("--overwrite and --resume cannot be combined: one replaces the earlier run, one continues it")
         return 1
     if args.server_timeout is not None and not 0 < args.server_timeout < float("inf"):
         fail("--server-timeout must be a number of seconds more than 0")
@@ -145,9 +182,15 @@ def run(args: argparse.Namespace) -> int:
         token=args.token,
         server_timeout=args.server_timeout,
         ignore_unknown_columns=args.ignore_unknown_columns,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        examples=args.examples,
     )
     try:
         result = run_retro(options)
+    except RetroInterrupted as exc:
+        fail(str(exc))
+        return 128 + exc.signum
     except RetroError as exc:
         fail(str(exc))
         return 1
@@ -166,7 +209,21 @@ def run(args: argparse.Namespace) -> int:
             f"file, {result.rows_counted:,} rows in the summary; the results were left as "
             f"{result.results.name}"
         )
-        return 3
+        return EXIT_ROW_CHECK
+    duplicates = result.summary["duplicates"]
+    if duplicates["rows"]:
+        lines = ", ".join(str(n) for n in duplicates["first_lines"][:10])
+        print(
+            f"rxpolicy retro: {duplicates['rows']:,} rows repeat a claim id seen on an earlier row "
+            f"({duplicates['claim_ids']:,} ids; first at lines {lines})",
+            file=sys.stderr,
+        )
+    if result.internal_errors:
+        fail(
+            f"{result.internal_errors:,} rows met an internal error (not invalid input: a bug to report); "
+            "each is an error row saying so"
+        )
+        return EXIT_INTERNAL_ERRORS
     return 0
 
 

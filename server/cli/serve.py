@@ -10,7 +10,7 @@ from typing import Any
 
 from ..api.auth import TOKENS_ENV, read_tokens
 from ..api.config import DEFAULTS
-from .common import fail
+from .common import add_default_policy, fail
 
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -69,6 +69,7 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="directory of policy version directories (default: the packaged versions)",
     )
+    add_default_policy(p)
     p.add_argument(
         "--allow-drafts",
         action="store_true",

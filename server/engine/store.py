@@ -130,6 +130,7 @@ class VersionStore:
                 f"(loaded: {', '.join(self.policy_ids)})"
             )
         self._default = default_policy
+        self.default_policy_id = default_policy  # as configured (None: the only one loaded)
 
     def _known_on(self, records: list[CompiledVersion], day: dt.date | None) -> list[CompiledVersion]:
         return [self._by_hash[v.content_hash] for v in records_known_on([c.version for c in records], day)]
@@ -162,13 +163,14 @@ class VersionStore:
 
     @functools.cached_property
     def policy_set_digest(self) -> str:
-        """One sha256 over every loaded version's content hash (with its policy id and
-        version), so replicas can be checked to serve the same set."""
+        """One sha256 over every loaded record's content hash (with its policy id and
+        version), ``sha256:<hex>``, so replicas and retro outputs can be checked to use the
+        same set. The one definition: the service, retro and the client all read this."""
         digest = hashlib.sha256()
         for pid in sorted(self._compiled):
             for c in self._compiled[pid]:
                 digest.update(f"{pid} {c.version.version} {c.version.content_hash}\n".encode())
-        return digest.hexdigest()
+        return "sha256:" + digest.hexdigest()
 
     @property
     def policy_ids(self) -> list[str]:

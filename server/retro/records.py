@@ -21,17 +21,28 @@ from __future__ import annotations
 import collections
 import csv
 import gzip
+import hashlib
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import attrs
 
 InputFormat = Literal["csv", "jsonl"]
 # The most physical lines one CSV record may span (a quoted cell holding line breaks).
 MAX_RECORD_LINES = 50
+
+
+@attrs.frozen
+class Position:
+    """A place in the claim file between records (the state --resume starts from)."""
+
+    offset: int  # bytes of the (decompressed) file before it
+    line_no: int  # physical lines before it
+    blank_lines: int  # blank lines skipped before it
+    digest: Any  # hashlib sha256 of the bytes before it
 
 
 @attrs.frozen
@@ -79,23 +90,49 @@ class RecordReader:
     lines must have exactly that many cells.
     """
 
-    def __init__(self, stream: BinaryIO, fmt: InputFormat, first_line: bytes = b"") -> None:
-        """``first_line``: a line already read (to guess the format) that comes first."""
+    def __init__(
+        self, stream: BinaryIO, fmt: InputFormat, first_line: bytes = b"", at: Position | None = None
+    ) -> None:
+        """``first_line``: a line already read (to guess the format) that comes first.
+        ``at``: where ``stream`` already stands (resuming a run): its offset, lines read,
+        blank lines skipped and the digest of the bytes before it."""
         self._stream = stream
         self._csv = fmt == "csv"
         self.line_no = 0
         self.blank_lines = 0
         self.bytes_read = 0
+        # sha256 of the bytes consumed (records given out, blank lines skipped): at a
+        # chunk's end it is the digest of the file up to there, and at the end the file's.
+        self.digest = hashlib.sha256()
         self.columns: int | None = None
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._pending_bytes = 0
+        if at is not None:
+            self.line_no, self.blank_lines, self.bytes_read = at.line_no, at.blank_lines, at.offset
+            self.digest = at.digest.copy()
         if first_line:
-            self.line_no = 1
-            self.bytes_read = len(first_line)
-            self._pending.append((1, first_line))
+            self.line_no += 1
+            self.bytes_read += len(first_line)
+            self._push((self.line_no, first_line))
+
+    def _push(self, item: tuple[int, bytes]) -> None:
+        self._pending.append(item)
+        self._pending_bytes += len(item[1])
+
+    def checkpoint(self) -> Position:
+        """Where the records given out so far end."""
+        return Position(
+            self.bytes_read - self._pending_bytes,
+            self.line_no - len(self._pending),
+            self.blank_lines,
+            self.digest.copy(),
+        )
 
     def _next_line(self) -> tuple[int, bytes] | None:
         if self._pending:
-            return self._pending.popleft()
+            item = self._pending.popleft()
+            self._pending_bytes -= len(item[1])
+            return item
         line = self._stream.readline()
         if not line:
             return None
@@ -111,11 +148,12 @@ class RecordReader:
             start, line = item
             if not line.strip():
                 self.blank_lines += 1
+                self.digest.update(line)
                 continue
-            if not self._csv or line.count(b'"') % 2 == 0:
-                yield start, line
-                continue
-            yield self._quoted_record(start, line)
+            if self._csv and line.count(b'"') % 2:
+                start, line = self._quoted_record(start, line)
+            self.digest.update(line)
+            yield start, line
 
     def _quoted_record(self, start: int, line: bytes) -> tuple[int, bytes]:
         parts = [(start, line)]
@@ -133,6 +171,7 @@ class RecordReader:
             # joined several rows): the first line becomes a record of its own, which
             # fails to parse, and the lines after it are read again as records.
             self._pending.extendleft(reversed(parts[1:]))
+            self._pending_bytes += sum(len(p[1]) for p in parts[1:])
             return start, line
         return start, record
 
@@ -158,8 +197,8 @@ def _width(text: bytes) -> int | None:
     return len(rows[0]) if len(rows) == 1 else None
 
 
-def chunks(records: Iterator[tuple[int, bytes]], size: int) -> Iterator[Chunk]:
-    index = 0
+def chunks(records: Iterator[tuple[int, bytes]], size: int, first_index: int = 0) -> Iterator[Chunk]:
+    index = first_index
     batch: list[bytes] = []
     lines: list[int] = []
     nbytes = 0

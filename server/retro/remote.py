@@ -11,11 +11,11 @@ run the same way instead of hanging it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 
 from rxpolicy.client import PolicyClient, PolicyClientError
 from rxpolicy.client import Request as ClientRequest
+from rxpolicy.client.environment import connection_settings
 from rxpolicy.decisions import Result
 
 from .deciders import FatalDeciderError, Request
@@ -54,18 +54,8 @@ class RemoteDecider:
         self._timeout = timeout
         self._compare_to = compare_to  # an exact semver, resolved once by the pipeline
         self._as_known_on = as_known_on
-        # TLS and the token as `rxpolicy evaluate --server` takes them (server/cli/remote.py),
-        # so scripts keep secrets off the command line.
-        env = os.environ.get
-        self._client = PolicyClient(
-            target,
-            token=token or env("RXPOLICY_TOKEN") or None,
-            root_certificates=env("RXPOLICY_TLS_CA") or None,
-            certificate_chain=env("RXPOLICY_TLS_CERT") or None,
-            private_key=env("RXPOLICY_TLS_KEY") or None,
-            policy_id=policy_id,
-            timeout=None,
-        )
+        # TLS and the token as `rxpolicy evaluate --server` takes them.
+        self._client = PolicyClient(target, policy_id=policy_id, timeout=None, **connection_settings(token))
 
     def decide_many(self, requests: Sequence[Request], *, compare: bool) -> list[Result]:
         items = [ClientRequest(facts=facts, request_id=claim_id) for claim_id, facts in requests]

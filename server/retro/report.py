@@ -13,6 +13,7 @@ from typing import Any
 
 from .chart import legend, timeline, version_bars
 from .summary import DECISIONS
+from .tally import ADVERSE_DECISIONS
 
 TOP_UNMET = 15
 TOP_MISSING = 12
@@ -42,6 +43,14 @@ svg .version line{stroke:#444;stroke-dasharray:4 3}svg .version text{font-weight
 .swatch{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;
  vertical-align:-1px}
 .empty{color:#555;font-style:italic}code{font-size:13px}
+.banner{padding:8px 12px;border-radius:6px;margin:8px 0 12px;border:1px solid #d9dce1;background:#fff}
+.banner.member{background:#fff4e5;border-color:#f2a900;font-weight:600}
+.banner.alert{background:#fdecea;border-color:#c62828}
+table.matrix td.num{min-width:64px}td.adverse{background:#fdecea;color:#b71c1c;font-weight:700}
+td.same{color:#777}td.zero{color:#bbb}
+.split{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.prov td{font-size:13px}.prov code{word-break:break-all}
+.files a{margin-right:16px}
 """
 
 
@@ -86,8 +95,12 @@ def render_report(summary: Mapping[str, Any]) -> str:
         "<title>Retro-review report</title>",
         f"<style>{_CSS}</style></head><body><main>",
         "<h1>Retro-review report</h1>",
+        _member_banner(summary),
         _meta(summary),
+        _files(summary),
         _cards(summary),
+        _alerts(summary),
+        _matrix_section(summary),
         "<h2>Decisions</h2>",
         _table(
             "decisions",
@@ -119,11 +132,14 @@ def render_report(summary: Mapping[str, Any]) -> str:
         "<h3>By version</h3>",
         f'<div class="chart">{version_bars(summary["versions"], shown)}</div>',
         _versions_table(summary),
+        _splits_section(summary),
         _unmet_section(summary),
         _missing_section(summary),
         _outcomes_section(summary),
         _errors_section(summary),
         _compare_section(summary),
+        _duplicates_section(summary),
+        _provenance_section(summary),
         "</main></body></html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"
@@ -319,16 +335,18 @@ def _errors_section(summary: Mapping[str, Any]) -> str:
         ),
         [True, False, False],
     )
+    internal = errors.get("internal", 0)
+    invalid = errors.get("invalid", errors["rows"])
     return (
-        head
-        + f"<p>{_n(errors['rows'])} rows could not be decided; each is an error row in the results naming "
-        "the field. A row may name several fields.</p>"
+        head + f'<p id="error-split" data-invalid="{invalid}" data-internal="{internal}">'
+        f"{_n(errors['rows'])} rows could not be decided: {_n(invalid)} "
+        f"invalid input, {_n(internal)} internal errors (a bug, not the data). Each is an error row in "
+        "the results naming the field and the value that was wrong. A row may name several fields.</p>"
+        + "<h3>By cause</h3><p>Values are left out here; the results file shows each.</p>"
+        + descriptions
         + "<h3>By field</h3>"
         + by_field
-        + "<h3>Most frequent problems</h3>"
-        + descriptions
-        + f"<h3>First {len(errors['examples'])} error rows</h3>"
-        + examples
+        + (f"<h3>First {len(errors['examples'])} error rows</h3>" + examples if errors["examples"] else "")
     )
 
 
@@ -411,4 +429,183 @@ def _compare_section(summary: Mapping[str, Any]) -> str:
         f"{_n(changed['unchanged'])} are unchanged.</p>"
         + transitions
         + ("<h2>Examples of changes</h2>" + "".join(examples) if examples else "")
+    )
+
+
+def _member_banner(summary: Mapping[str, Any]) -> str:
+    examples = (summary.get("provenance") or {}).get("options", {}).get("examples", 0)
+    if examples:
+        return (
+            '<p class="banner member" id="member-data">This report shows up to '
+            f"{_n(examples)} example claims per list (<code>--examples {examples}</code>): claim ids, "
+            "lines and service dates. It holds member data: keep it as you keep the claims.</p>"
+        )
+    return (
+        '<p class="banner" id="member-data">Counts only: no claim id or cell value is in this report '
+        "or in summary.json (the per-claim rows are in the results file).</p>"
+    )
+
+
+def _files(summary: Mapping[str, Any]) -> str:
+    names = [summary["output"]["results"], "summary.json"]
+    links = "".join(f'<a href="{escape(n)}">{escape(n)}</a>' for n in names)
+    return f'<p class="files" id="files">Files beside this report: {links}</p>'
+
+
+def _alerts(summary: Mapping[str, Any]) -> str:
+    errors = summary["errors"]
+    parts = []
+    if errors.get("internal"):
+        parts.append(
+            f'<p class="banner alert" id="internal-errors"><strong>{_n(errors["internal"])} rows met an '
+            "internal error</strong> (a bug in the tool, not invalid input); they are error rows saying "
+            "so, and the run exited with status 4.</p>"
+        )
+    duplicates = summary.get("duplicates") or {}
+    if duplicates.get("rows"):
+        parts.append(
+            f'<p class="banner alert" id="duplicate-alert">{_n(duplicates["rows"])} rows repeat a claim id '
+            f"seen on an earlier row ({_n(duplicates['claim_ids'])} ids; see Duplicate claim ids).</p>"
+        )
+    return "".join(parts)
+
+
+def _matrix_section(summary: Mapping[str, Any]) -> str:
+    compare = summary.get("compare")
+    if not compare:
+        return ""
+    counts: dict[tuple[str, str], int] = {}
+    for t in compare["transitions"]:
+        before, _, after = t["transition"].partition(" -> ")
+        counts[(before, after)] = t["count"]
+    head = "".join(f'<th class="num">{escape(d)}</th>' for d in DECISIONS)
+    body = []
+    for before in DECISIONS:
+        cells = []
+        for after in DECISIONS:
+            n = counts.get((before, after), 0)
+            cls = "num"
+            if before == after:
+                cls += " same"
+            elif n and before == "approve" and after in ADVERSE_DECISIONS:
+                cls += " adverse"
+            if not n:
+                cls += " zero"
+            cells.append(
+                f'<td class="{cls}" data-from="{escape(before)}" data-to="{escape(after)}" data-count="{n}">'
+                f"{_n(n)}</td>"
+            )
+        total = sum(counts.get((before, a), 0) for a in DECISIONS)
+        body.append(f"<tr><th>{escape(before)}</th>{''.join(cells)}<td class=num>{_n(total)}</td></tr>")
+    adverse = compare.get("adverse", {})
+    lost = sum(c for k, c in adverse.items() if k != "shorter approval")
+    shorter = adverse.get("shorter approval", 0)
+    return (
+        f"<h2>In force then &times; under {escape(compare['to'])}</h2>"
+        f"<p>Rows: the decision under the version in force on the service date; columns: under "
+        f"{escape(compare['to'])}. <span class=bad>Adverse changes</span> (highlighted): "
+        f'<strong id="adverse" data-lost="{lost}" data-shorter="{shorter}">{_n(lost)}</strong> approvals '
+        f"would become a denial or a pend, and <strong>{_n(shorter)}</strong> approvals would be "
+        "shorter.</p>"
+        f'<table id="matrix" class="matrix"><thead><tr><th>from \\ to</th>{head}<th class="num">total</th>'
+        f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _split_table(table_id: str, label: str, items: Sequence[Mapping[str, Any]], key: str) -> str:
+    rows = []
+    for item in items:
+        name = str(item[key])
+        cells = [(f"<code>{escape(name)}</code>", "")]
+        if item.get("text"):
+            cells = [(f"<code>{escape(name)}</code><br>{escape(item['text'])}", "text")]
+        cells += [(_n(item["decisions"].get(d, 0)), "num") for d in DECISIONS]
+        cells.append((_n(item["total"]), "num"))
+        rows.append(({"name": name, "total": item["total"]}, cells))
+    return _table(table_id, [label, *DECISIONS, "total"], rows, [False, *(True for _ in DECISIONS), True])
+
+
+def _splits_section(summary: Mapping[str, Any]) -> str:
+    lobs = summary.get("lines_of_business") or []
+    indications = summary.get("indications") or []
+    if not lobs and not indications:
+        return ""
+    return (
+        "<h2>By line of business and by indication</h2>"
+        "<p>Lines of business as the policy names them (a value the policy does not know is counted as "
+        "such, never shown). Indications are the policy's own, as the deciding version matched them; "
+        "error rows have none.</p>"
+        '<div class="split">'
+        + (f"<div><h3>Line of business</h3>{_split_table('by-lob', 'line of business', lobs, 'name')}</div>")
+        + (f"<div><h3>Indication</h3>{_split_table('by-indication', 'indication', indications, 'key')}</div>")
+        + "</div>"
+    )
+
+
+def _duplicates_section(summary: Mapping[str, Any]) -> str:
+    d = summary.get("duplicates") or {}
+    if not d.get("rows"):
+        return "<h2>Duplicate claim ids</h2><p class='empty' id='duplicates'>No claim id appears twice.</p>"
+    lines = ", ".join(str(n) for n in d["first_lines"])
+    return (
+        "<h2>Duplicate claim ids</h2>"
+        f'<p id="duplicates" data-rows="{d["rows"]}" data-ids="{d["claim_ids"]}">{_n(d["rows"])} rows repeat '
+        f"a claim id seen on an earlier row ({_n(d['claim_ids'])} distinct ids). Each was still decided. "
+        f"The first repeats are at lines {escape(lines)} of the claim file.</p>"
+    )
+
+
+def _served(served: Mapping[str, Any]) -> list[tuple[str, str]]:
+    target = f"<code>{escape(served['target'])}</code>"
+    if served.get("versions") is None:
+        return [
+            ("decided by server", f"{target} (its versions could not be listed: {escape(served['error'])})")
+        ]
+    differ = served.get("differ_from_local") or []
+    note = (
+        "its versions' hashes are the local ones below"
+        if not differ
+        else "<strong>its version(s) " + escape(", ".join(differ)) + " differ from the local ones</strong>"
+    )
+    hashes = "<br>".join(
+        f"{escape(v['version'])}: <code>{escape(v['content_hash'])}</code>" for v in served["versions"]
+    )
+    return [("decided by server", f"{target}; {note}"), ("server's versions", hashes)]
+
+
+def _provenance_section(summary: Mapping[str, Any]) -> str:
+    p = summary.get("provenance")
+    if not p:
+        return ""
+    i = p["input"]
+    facts = [
+        ("rxpolicy", escape(p["rxpolicy"])),
+        ("policy", escape(str(p["policy_id"]))),
+        ("policy-set digest", f"<code>{escape(p['policy_set_digest'])}</code>"),
+        ("claim file", f"<code>{escape(i['name'])}</code> ({escape(i['format'])})"),
+        ("claim file sha256", f"<code>{escape(i['sha256'])}</code>"),
+        ("claim file size", f"{_n(i['bytes'])} bytes, {_n(i['rows'])} claims"),
+        *(_served(p["server"]) if p.get("server") else []),
+        ("started", escape(p["started"])),
+        ("finished", escape(p["finished"])),
+        (
+            "options",
+            "<br>".join(f"{escape(k)}: <code>{escape(str(v))}</code>" for k, v in p["options"].items()),
+        ),
+        ("to re-run", f"<code>{escape(p['rerun'])}</code>"),
+    ]
+    head = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    versions = "".join(
+        f"<tr><td>{escape(v['version'])}</td><td>{escape(v['effective'])}</td><td>{escape(v['recorded'])}</td>"
+        f"<td>{'yes' if v.get('used') else ''}</td><td>{escape(str(v.get('corrects') or ''))}</td>"
+        f"<td><code>{escape(v['content_hash'])}</code></td></tr>"
+        for v in p["versions"]
+    )
+    return (
+        '<h2 id="provenance">Provenance</h2>'
+        f'<table class="prov"><tbody>{head}</tbody></table>'
+        "<h3>Versions</h3>"
+        '<table class="prov" id="prov-versions"><thead><tr><th>version</th><th>in force from</th>'
+        "<th>recorded</th><th>used</th><th>corrects</th><th>content hash</th></tr></thead>"
+        f"<tbody>{versions}</tbody></table>"
     )

@@ -42,7 +42,13 @@ def build_summary(
     output_format: str,
     compare_to: str | None,
     run: dict[str, Any],
+    provenance: dict[str, Any] | None = None,
+    duplicates: dict[str, Any] | None = None,
+    examples: int = 0,
 ) -> dict[str, Any]:
+    """The summary. ``examples``: how many claims (ids, lines, service dates) it may show
+    per list; 0, the default, shows none: the summary then holds counts, versions,
+    criteria and error causes only, and can be passed around as an aggregate."""
     per_version: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for (version, decision), count in tally.by_version.items():
         if version:
@@ -64,6 +70,13 @@ def build_summary(
         for m in sorted(per_month)
     ]
     return {
+        "member_data": (
+            f"this summary shows up to {examples} example claims per list (--examples {examples}): "
+            "claim ids, lines and service dates; treat it as member data"
+            if examples
+            else "none: counts, versions, criteria and error causes only (no claim ids or values)"
+        ),
+        "provenance": provenance,
         "input": {"path": input_path, "format": input_format},
         "output": {"results": results_name, "format": output_format},
         "rows": {
@@ -89,9 +102,16 @@ def build_summary(
                 {"field": f, "description": d, "count": c}
                 for (f, d), c in tally.error_descriptions.most_common()
             ],
-            "examples": tally.error_examples,
+            "internal": tally.internal,
+            "invalid": tally.decisions.get(ERROR, 0) - tally.internal,
+            "examples": tally.error_examples[:examples],
         },
-        "compare": _compare(tally, compare_to),
+        "duplicates": duplicates or {"rows": 0, "claim_ids": 0, "first_lines": []},
+        "lines_of_business": _split(tally.by_lob),
+        "indications": [
+            s | {"text": tally.indication_text.get(s["key"], "")} for s in _split(tally.by_indication, "key")
+        ],
+        "compare": _compare(tally, compare_to, examples),
         "run": run,
     }
 
@@ -118,7 +138,17 @@ def _unmet(tally: Tally) -> list[dict[str, Any]]:
     ]
 
 
-def _compare(tally: Tally, compare_to: str | None) -> dict[str, Any] | None:
+def _split(counter: collections.Counter[tuple[str, str]], name: str = "name") -> list[dict[str, Any]]:
+    per: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for (key, decision), count in counter.items():
+        per[key][decision] += count
+    return [
+        {name: k, "total": sum(per[k].values()), "decisions": _decision_counts(per[k])}
+        for k in sorted(per, key=lambda k: (-sum(per[k].values()), k))
+    ]
+
+
+def _compare(tally: Tally, compare_to: str | None, examples: int) -> dict[str, Any] | None:
     if compare_to is None:
         return None
     unchanged = tally.rows - sum(tally.changed.values())
@@ -140,5 +170,6 @@ def _compare(tally: Tally, compare_to: str | None) -> dict[str, Any] | None:
                 tally.transitions_by_version.items(), key=lambda kv: (_version_key(kv[0][0]), -kv[1])
             )
         ],
-        "examples": tally.examples,
+        "adverse": dict(sorted(tally.adverse.items())),
+        "examples": {k: v[:examples] for k, v in tally.examples.items()} if examples else {},
     }

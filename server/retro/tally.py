@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from typing import Any
 
 import attrs
 from rxpolicy.decisions import Decision, Result
 
-from .results import Row
+from .results import ERROR, Row
+from .values import redact
 
 ERROR_EXAMPLES = 20
 TRANSITION_EXAMPLES = 5
@@ -40,7 +41,39 @@ def summary_field(field: str, known: Container[str]) -> str:
 
 
 def summary_violations(violations: list[dict[str, Any]], known: Container[str]) -> list[dict[str, Any]]:
-    return [{**v, "field": summary_field(str(v.get("field", "")), known)} for v in violations]
+    """Violations as an aggregate may show them: known fields only, and no value quoted."""
+    return [
+        {
+            "field": summary_field(str(v.get("field", "")), known),
+            "description": redact(str(v.get("description", ""))),
+        }
+        for v in violations
+    ]
+
+
+# The line of business of a row that could not be read at all.
+UNREADABLE_LOB = "(row not readable)"
+# Decisions that take an approval away from the member (an error is the data's problem).
+ADVERSE_DECISIONS = ("deny", "pend")
+
+
+def _months(o: Row) -> float | None:
+    value = o["approval_months"]
+    if value == "length_of_benefit":
+        return float("inf")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def adverse(before: Row, after: Row) -> str:
+    """Why a change is adverse to the member ("" when it is not): an approval lost, or
+    shortened."""
+    if before["decision"] == "approve" and after["decision"] in ADVERSE_DECISIONS:
+        return f"approve -> {after['decision']}"
+    if before["decision"] == after["decision"] == "approve":
+        b, a = _months(before), _months(after)
+        if b is not None and a is not None and a < b:
+            return "shorter approval"
+    return ""
 
 
 def month_of(service_date: str) -> str | None:
@@ -74,14 +107,28 @@ class Tally:
     changed: collections.Counter[str] = attrs.field(factory=collections.Counter)
     transitions_by_version: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
     examples: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
+    # rows with an internal error (a bug, not bad input), counted apart from invalid rows
+    internal: int = 0
+    by_lob: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    by_indication: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    indication_text: dict[str, str] = attrs.field(factory=dict)
+    adverse: collections.Counter[str] = attrs.field(factory=collections.Counter)
 
-    def add(self, row: Row, result: Result, *, known: Container[str]) -> None:
-        """Count one result row; ``known``: the fields the summary may name (the facts)."""
+    def add(self, row: Row, result: Result, *, known: Container[str], lob: str = UNREADABLE_LOB) -> None:
+        """Count one result row; ``known``: the fields the summary may name (the facts);
+        ``lob``: the row's line of business as the summary may name it."""
         self.rows += 1
         decision = row["decision"]
         self.decisions[decision] += 1
         version = row["version"] or ""
         self.by_version[(version, decision)] += 1
+        self.by_lob[(lob, decision)] += 1
+        indication = result.indication if isinstance(result, Decision) else None
+        if indication is not None and indication.key:
+            self.by_indication[(indication.key, decision)] += 1
+            self.indication_text.setdefault(indication.key, indication.text)
+        elif decision != ERROR:
+            self.by_indication[("(no indication)", decision)] += 1
         if version and version not in self.effective:
             self.effective[version] = row["version_effective"]
         month = month_of(row["service_date"])
@@ -117,6 +164,9 @@ class Tally:
         self.compare_decisions[other["decision"]] += 1
         transition = row["transition"]
         self.transitions[transition] += 1
+        harm = adverse(row, other)
+        if harm:
+            self.adverse[harm] += 1
         if row["changed"]:
             self.changed[row["changed"]] += 1
             self.transitions_by_version[(row["version"] or "", transition)] += 1
@@ -139,9 +189,15 @@ class Tally:
             "transitions",
             "changed",
             "transitions_by_version",
+            "by_lob",
+            "by_indication",
+            "adverse",
         ):
             getattr(self, name).update(getattr(other, name))
         self.undated += other.undated
+        self.internal += other.internal
+        for indication, text in other.indication_text.items():
+            self.indication_text.setdefault(indication, text)
         for version, effective in other.effective.items():
             self.effective.setdefault(version, effective)
         for field, count in other.error_fields.items():
@@ -184,3 +240,66 @@ def _example(row: Row, known: Container[str]) -> dict[str, Any]:
         "before": _brief(row, known),
         "after": _brief(row["compare"], known),
     }
+
+
+# ------------------------------------------------------------------ saved for --resume
+
+_COUNTERS = (
+    "decisions",
+    "by_version",
+    "by_month",
+    "unmet",
+    "missing",
+    "approval",
+    "refer_to",
+    "error_fields",
+    "error_descriptions",
+    "compare_decisions",
+    "transitions",
+    "changed",
+    "transitions_by_version",
+    "by_lob",
+    "by_indication",
+    "adverse",
+)
+
+
+def _key_out(key: Any) -> Any:
+    return list(key) if isinstance(key, tuple) else key
+
+
+def _key_in(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+def tally_state(tally: Tally) -> dict[str, Any]:
+    """The tally as JSON-ready data (counters as [key, count] pairs, in their order)."""
+    state: dict[str, Any] = {
+        name: [[_key_out(k), c] for k, c in getattr(tally, name).items()] for name in _COUNTERS
+    }
+    state |= {
+        "rows": tally.rows,
+        "undated": tally.undated,
+        "internal": tally.internal,
+        "effective": tally.effective,
+        "indication_text": tally.indication_text,
+        "error_examples": tally.error_examples,
+        "examples": tally.examples,
+    }
+    return state
+
+
+def tally_from_state(state: Mapping[str, Any]) -> Tally:
+    tally = Tally()
+    for name in _COUNTERS:
+        counter = getattr(tally, name)
+        for key, count in state[name]:
+            counter[_key_in(key)] = count
+    tally.rows = int(state["rows"])
+    tally.undated = int(state["undated"])
+    tally.internal = int(state["internal"])
+    tally.effective = dict(state["effective"])
+    tally.indication_text = dict(state["indication_text"])
+    tally.error_examples = list(state["error_examples"])
+    tally.examples = {k: list(v) for k, v in state["examples"].items()}
+    return tally
