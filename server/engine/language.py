@@ -69,9 +69,29 @@ def combine(settles: bool, children: Iterable[Callable[[Arg], Kleene]], arg: Arg
     return None if unknown else not settles
 
 
+def _known_true(_arg: object) -> Kleene:
+    return True
+
+
+def _known_false(_arg: object) -> Kleene:
+    return False
+
+
+def _known_unknown(_arg: object) -> Kleene:
+    return None
+
+
+_GIVEN: Mapping[Kleene, Callable[[object], Kleene]] = {
+    True: _known_true,
+    False: _known_false,
+    None: _known_unknown,
+}
+
+
 def given(result: Kleene) -> Callable[[object], Kleene]:
-    """A child whose value is already known (the trace has evaluated it)."""
-    return lambda _arg: result
+    """A child whose value is already known (the trace has evaluated it); shared, not
+    built per call, because the trace asks for one per node."""
+    return _GIVEN[result]
 
 
 # ------------------------------------------------------------------ operators
