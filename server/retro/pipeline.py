@@ -27,12 +27,13 @@ import attrs
 
 from ..engine.errors import NotFound, PolicyLoadError
 from ..engine.store import VersionStore
+from . import parquet
 from .columns import CLAIM_ID, HeaderError, fact_types, layout
 from .deciders import FatalDeciderError, internal_error
 from .progress import Progress
 from .records import Chunk, InputFormat, RecordReader, chunks, guess_format, input_size, open_claims
 from .report import render_report
-from .results import OutputFormat, count_rows, format_rows, header_bytes, make_row
+from .results import count_rows, format_rows, header_bytes, make_row
 from .summary import build_summary
 from .tally import Tally
 from .worker import ChunkResult, WorkerConfig, build_processor, init_worker, process_chunk
@@ -48,8 +49,8 @@ class RetroError(Exception):
 class RetroOptions:
     claims: str
     out_dir: Path
-    input_format: InputFormat | None = None
-    output_format: OutputFormat = "csv"
+    input_format: parquet.ClaimsFormat | None = None
+    output_format: parquet.ResultsFormat = "csv"
     workers: int | None = None  # None: every core this process may use
     chunk_size: int = DEFAULT_CHUNK
     progress: bool | None = None  # None: a bar when stderr is a terminal
@@ -110,16 +111,27 @@ def _run(options: RetroOptions) -> RetroRun:
     except OSError as exc:
         raise RetroError(f"cannot read {options.claims}: {exc.strerror or exc}") from None
     with stream:
-        first = stream.readline()
-        fmt = options.input_format or guess_format(options.claims, first)
-        reader = RecordReader(stream, fmt, first)
-        records = iter(reader)
-        header = _csv_header(store, options, records) if fmt == "csv" else None
-        if header is not None:
-            reader.columns = len(header)  # a record spanning lines must be this wide
+        fmt: parquet.ClaimsFormat
+        record_format: InputFormat  # what the workers read: a Parquet row as a JSON line
+        reader: RecordReader | parquet.ParquetRecords
+        if options.input_format == "parquet" or (
+            options.input_format is None and parquet.is_parquet(options.claims, _peek(stream))
+        ):
+            fmt, record_format, header = "parquet", "jsonl", None
+            reader = _parquet_reader(store, options)
+            records = iter(reader)
+        else:
+            first = stream.readline()
+            fmt = record_format = options.input_format or guess_format(options.claims, first)
+            reader = RecordReader(stream, record_format, first)
+            records = iter(reader)
+            header = _csv_header(store, options, records) if record_format == "csv" else None
+            if header is not None:
+                reader.columns = len(header)  # a record spanning lines must be this wide
         config = WorkerConfig(
-            input_format=fmt,
-            output_format=options.output_format,
+            input_format=record_format,
+            # Parquet results are made from the rows as JSON lines (parquet.ResultsWriter).
+            output_format="jsonl" if options.output_format == "parquet" else options.output_format,
             csv_header=header,
             ignore_unknown_columns=options.ignore_unknown_columns,
             policies=None if options.policies is None else str(options.policies),
@@ -138,17 +150,31 @@ def _run(options: RetroOptions) -> RetroRun:
         bar = Progress(input_size(options.claims), enabled=options.progress)
         bar.advance(reader.bytes_read)  # the header
         try:
-            with open(partial, "wb") as out:
-                out.write(header_bytes(options.output_format, compare_to is not None))
-                for result in _decide_all(config, counted, workers, tally, bar):
-                    out.write(result.data)
+            if options.output_format == "parquet":
+                writer = parquet.ResultsWriter(partial, compare_to is not None)
+                try:
+                    for result in _decide_all(config, counted, workers, tally, bar):
+                        writer.write(result.data)
+                finally:
+                    writer.close()
+            else:
+                with open(partial, "wb") as out:
+                    out.write(header_bytes(options.output_format, compare_to is not None))
+                    for result in _decide_all(config, counted, workers, tally, bar):
+                        out.write(result.data)
         finally:
             bar.close()
+            if isinstance(reader, parquet.ParquetRecords):
+                reader.close()
     # The end-of-run check: the rows in the results file, read back from the disk, against
     # the records read from the claims (and the rows counted into the summary). Each chunk
     # was already checked for its row count as it came back (_account); this checks what
     # actually reached the file. A mismatch leaves the file as results.*.partial.
-    rows_out = count_rows(partial, options.output_format)
+    rows_out = (
+        parquet.count_rows(partial)
+        if options.output_format == "parquet"
+        else count_rows(partial, options.output_format)
+    )
     if counted.records == rows_out == tally.rows:
         partial.replace(results_path)
     else:
@@ -186,6 +212,27 @@ def _compare_ref(store: VersionStore, options: RetroOptions) -> str | None:
         return store.resolve(options.compare_to, options.policy_id).version
     except NotFound as exc:
         raise RetroError(str(exc)) from None
+
+
+def _peek(stream: Any) -> bytes:
+    """The first bytes of the claims without consuming them (to spot Parquet's magic)."""
+    peek = getattr(stream, "peek", None)
+    return bytes(peek(4)[:4]) if peek is not None else b""
+
+
+def _parquet_reader(store: VersionStore, options: RetroOptions) -> parquet.ParquetRecords:
+    try:
+        reader = parquet.open_records(
+            options.claims,
+            fact_types(store.versions(options.policy_id)),
+            ignore_unknown=options.ignore_unknown_columns,
+        )
+    except (HeaderError, parquet.ParquetUnavailable) as exc:
+        raise RetroError(f"{options.claims}: {exc}") from None
+    if reader.ignored:
+        # Column names only: they are the file's structure, not member data.
+        print(f"rxpolicy retro: ignoring column(s) {', '.join(reader.ignored)}", file=sys.stderr)
+    return reader
 
 
 def _csv_header(
