@@ -44,7 +44,7 @@ def claims(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {fmt: root / f"claims.{fmt}" for fmt in ("csv", "jsonl")}
     for fmt, path in paths.items():
         with path.open("w", encoding="utf-8", newline="") as f:
-            write_claims(f, COUNT, SEED, fmt, INVALID)  # type: ignore[arg-type]
+            write_claims(f, COUNT, SEED, fmt, INVALID)
     paths["parquet"] = root / "claims.parquet"
     assert main(["retro-generate", "-n", str(COUNT), "-s", str(SEED), "--invalid-rate", str(INVALID),
                  "-o", str(paths["parquet"])]) == 0  # fmt: skip
