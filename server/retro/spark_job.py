@@ -17,8 +17,9 @@ quote is only found by reading from the file's start), then the records are spre
 over the cluster to be decided. The rows written and the records read are both
 counted by Spark, and must equal each other and the rows counted into the summary.
 
-Run it with ``rxpolicy retro --engine spark`` or, on a cluster, with
-``spark-submit`` (``python -m rxpolicy.server.retro.spark_job --help``).
+Run it with ``rxpolicy retro --engine spark`` or, on a cluster, with ``spark-submit``
+and a launcher file that calls ``main()`` (the README shows it); ``python -m
+rxpolicy.server.retro.spark_job --help`` lists the options.
 """
 
 from __future__ import annotations
@@ -727,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..cli.common import add_as_known_on, add_store_options
 
     p = argparse.ArgumentParser(
-        prog="spark-submit ... -m rxpolicy.server.retro.spark_job",
+        prog="spark-submit [spark options] rxretro.py",
         description="Retro-review on Spark, for spark-submit: the master and the settings come from "
         "spark-submit (--master, --conf). Same output as rxpolicy retro --engine spark.",
     )
