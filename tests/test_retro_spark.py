@@ -216,6 +216,55 @@ def test_spark_submit_entry_point_help() -> None:
     assert "--compare-to" in done.stdout and "spark-submit" in done.stdout
 
 
+LAUNCHER = "from rxpolicy.server.retro.spark_job import main\nraise SystemExit(main())\n"
+
+
+def test_spark_submit_runs_the_job(claims: dict[str, Path], tmp_path: Path) -> None:
+    submit = Path(sys.executable).parent / "spark-submit"
+    if not submit.is_file():
+        found = shutil.which("spark-submit")
+        if found is None:
+            pytest.skip("spark-submit is not on PATH nor beside this Python (pip install pyspark ships it)")
+        submit = Path(found)
+    launcher = tmp_path / "rxretro.py"
+    launcher.write_text(LAUNCHER)  # the README's two-line launcher
+    small = tmp_path / "small.parquet"
+    parquet.write_claims(small, 300, seed=7, invalid_rate=0.1)
+    local = in_process(small, tmp_path / "local", "parquet", compare_to="latest")
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.local.dir": str(tmp_path / "spark-local"),
+        "spark.sql.shuffle.partitions": "2",
+    }
+    done = subprocess.run(
+        [
+            str(submit),
+            "--master",
+            "local[1]",
+            *(x for k, v in settings.items() for x in ("--conf", f"{k}={v}")),
+            str(launcher),
+            str(small),
+            "--out",
+            str(tmp_path / "spark"),
+            "--compare-to",
+            "latest",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "rows in = rows out" in done.stderr
+    expected = pq.read_table(tmp_path / "local" / "results.parquet").to_pylist()
+    assert parquet_rows(tmp_path / "spark" / "results.parquet") == expected
+    same_summary(local, json.loads((tmp_path / "spark" / "summary.json").read_text(encoding="utf-8")))
+
+
 def test_cli_engine_spark(spark: Any, claims: dict[str, Path], tmp_path: Path) -> None:
     # Last in the module: the CLI stops the session it gets (the shared one) when done.
     out = tmp_path / "out"

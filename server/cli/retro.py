@@ -33,7 +33,8 @@ engines:
   spark            Apache Spark (needs pyspark): --spark-master (default local[*]),
                    --spark-conf KEY=VALUE; CLAIMS and DIR may be any path Spark can read
                    and write; results are Parquet (or --format csv). The same job runs
-                   under spark-submit: python -m rxpolicy.server.retro.spark_job --help
+                   under spark-submit (see the README); its options:
+                   python -m rxpolicy.server.retro.spark_job --help
 
 output (in DIR):
   results.csv | .jsonl | .parquet   one row per claim, in input order (see docs/retro.md)
@@ -51,7 +52,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "retro",
         help="re-review historical claims under the versions in force on their service dates",
-        description="Decide every claim in CLAIMS (CSV or JSON lines) under the policy version in "
+        description="Decide every claim in CLAIMS (CSV, JSON lines or Parquet) under the policy version in "
         "force on its service date, optionally also under another version (--compare-to), and "
         "write per-claim results, summary.json and report.html to DIR. Bad rows become error "
         "rows naming the field; they never stop the run.",

@@ -146,17 +146,14 @@ def _result_batch(
         batch = _csv_batch(result.data, compare)
     else:
         batch = parquet.rows_batch(parquet.rows_of_jsonl(result.data), compare)
-    counts = pickle.dumps(attrs.evolve(result, data=b""))
+    # The driver checks records sent = rows made = rows counted, per chunk.
+    counts = pickle.dumps((len(chunk.records), attrs.evolve(result, data=b"")))
     n = batch.num_rows
     extra = {
         FILE: pa.array([file_index] * n, pa.int32()),
         POS: pa.array(list(positions)[:n], pa.int64()),
         COUNTS: pa.array([counts] + [None] * (n - 1) if n else [], pa.binary()),
     }
-    if n != len(chunk.records):
-        # Never expected (the processor makes one row per record): say so in the counts
-        # so the driver stops, instead of writing a shifted file.
-        extra[COUNTS] = pa.array([counts] * n, pa.binary())
     return pa.RecordBatch.from_arrays(
         [*batch.columns, *extra.values()], names=[*batch.schema.names, *extra.keys()]
     )
@@ -287,7 +284,8 @@ def is_local(master: str | None) -> bool:
 
 def start_session(options: SparkOptions) -> Any:
     """The Spark session. With a local master the Python workers are this interpreter, the
-    driver binds to 127.0.0.1 and the web UI is off; any --spark-conf setting wins."""
+    driver binds to 127.0.0.1 and the web UI is off; any --spark-conf setting wins. Under
+    spark-submit (no master here) its --master and --conf settings are used as given."""
     sql = _pyspark()
     builder = sql.SparkSession.builder.appName("rxpolicy-retro")
     defaults: dict[str, str] = {
@@ -593,9 +591,12 @@ def _merge(chunks: Sequence[Any]) -> tuple[Tally, str]:
         if key in seen:
             return tally, f"a chunk at file {key[0]} position {key[1]} came back more than once"
         seen.add(key)
-        result: ChunkResult = pickle.loads(row[COUNTS])
-        if result.rows != result.tally.rows:
-            return tally, f"a chunk came back with {result.rows} rows but {result.tally.rows} counted"
+        records, result = pickle.loads(row[COUNTS])
+        if not records == result.rows == result.tally.rows:
+            return tally, (
+                f"a chunk of {records} records came back with {result.rows} rows "
+                f"({result.tally.rows} counted)"
+            )
         tally.merge(result.tally)
     return tally, ""
 
