@@ -77,7 +77,7 @@ class SparkOptions:
     output_format: SparkResultsFormat = "parquet"
     master: str | None = "local[*]"  # None: as spark-submit (or the session) says
     conf: tuple[tuple[str, str], ...] = ()
-    partitions: int | None = None  # deciding tasks for text input; None: Spark's parallelism
+    partitions: int | None = None  # deciding tasks; None: Spark's parallelism (or more, see _spread)
     policies: str | None = None
     policy_id: str | None = None
     as_known_on: dt.date | None = None
@@ -482,7 +482,22 @@ def _decide_parquet(
     job = functools.partial(
         decide_parquet_batches, config=base, output=options.output_format, columns=columns, files=files
     )
-    return claims.mapInArrow(job, schema), before, 0
+    return _spread(spark, claims, options, before).mapInArrow(job, schema), before, 0
+
+
+# Claims per deciding task at most, when Spark's own split gives too few tasks.
+TASK_CLAIMS = 100_000
+
+
+def _spread(spark: Any, claims: Any, options: SparkOptions, rows: int) -> Any:
+    """Spark splits Parquet by bytes (128 MB a task), and claims compress well: a million
+    of them can be one task on one core. Fewer input partitions than cores (or than one per
+    TASK_CLAIMS claims) are spread by range of input order, which keeps each task's rows
+    in order; the deciding is the cost, the shuffle is small beside it."""
+    wanted = options.partitions or max(spark.sparkContext.defaultParallelism, -(-rows // TASK_CLAIMS))
+    if claims.rdd.getNumPartitions() >= wanted:
+        return claims
+    return claims.repartitionByRange(wanted, FILE, POS).sortWithinPartitions(FILE, POS)
 
 
 def _decide_text(
@@ -521,7 +536,9 @@ def _decide_text(
     try:
         rows_in = records.where(F.col("kind") == RECORD).count()
         blank_lines = records.where(F.col("kind") == BLANKS).agg(F.sum(POS)).first()[0] or 0
-        partitions = options.partitions or spark.sparkContext.defaultParallelism
+        partitions = options.partitions or max(
+            spark.sparkContext.defaultParallelism, -(-rows_in // TASK_CLAIMS)
+        )
         to_decide = (
             records.where(F.col("kind") == RECORD)
             .select(FILE, POS, "record")
@@ -740,7 +757,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--input-format", choices=("csv", "jsonl", "parquet"), help="default: from the name")
     p.add_argument("--compare-to", metavar="VERSION", help="also decide every claim under this version")
-    p.add_argument("--partitions", type=int, metavar="N", help="deciding tasks for CSV/JSON lines")
+    p.add_argument(
+        "--partitions",
+        type=int,
+        metavar="N",
+        help="deciding tasks (default: Spark's default parallelism, at least one per 100,000 claims)",
+    )
     p.add_argument("--ignore-unknown-columns", action="store_true", help="skip columns that are not facts")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting")
     add_store_options(p)
