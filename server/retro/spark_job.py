@@ -743,8 +743,6 @@ def run_cli(args: argparse.Namespace, master: str | None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..cli.common import add_as_known_on, add_store_options
-
     p = argparse.ArgumentParser(
         prog="spark-submit [spark options] rxretro.py",
         description="Retro-review on Spark, for spark-submit: the master and the settings come from "
@@ -765,8 +763,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ignore-unknown-columns", action="store_true", help="skip columns that are not facts")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting")
-    add_store_options(p)
-    add_as_known_on(p)
+    # As rxpolicy's --policies, --policy and --as-known-on (retro/ does not import the CLI).
+    p.add_argument("--policies", metavar="DIR", help="policy versions directory every executor can read")
+    p.add_argument("--policy", metavar="ID", help="policy id (default: the only one loaded)")
+    p.add_argument(
+        "--as-known-on",
+        type=dt.date.fromisoformat,
+        metavar="DATE",
+        help="ignore versions recorded after DATE (what was known then)",
+    )
     return p
 
 
