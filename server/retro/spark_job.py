@@ -315,7 +315,13 @@ def run_spark(options: SparkOptions, spark: Any = None) -> SparkRun:
     store, compare_to = _load_store(options)
     own = spark is None
     if own:
-        spark = start_session(options)
+        try:
+            spark = start_session(options)
+        except Exception as exc:  # PySpark's errors when the JVM does not start: no common base
+            raise RetroError(
+                f"cannot start Spark ({_first_line(exc)}); Spark needs a Java 17+ runtime "
+                "(java on PATH or JAVA_HOME) and a reachable --spark-master"
+            ) from None
     startup = time.monotonic() - started
     try:
         return _run(spark, options, store, compare_to, started, startup)
