@@ -25,9 +25,19 @@ claim files:
     {"claim_id": "C1", "service_date": "2021-03-01", "combination": ["bortezomib", ...], ...}
   or {"claim_id": "C1", "request": {...}}. Blank lines are skipped. '.gz' files are read
   compressed; '-' reads standard input.
+  Parquet (.parquet; needs pyarrow): claim_id and fact columns, typed (lists as lists,
+  prior_therapies a list of lists, doses a list of {tablets, strength_mg}); null = unknown.
+
+engines:
+  local (default)  this machine's cores (--workers), or a server (--server)
+  spark            Apache Spark (needs pyspark): --spark-master (default local[*]),
+                   --spark-conf KEY=VALUE; CLAIMS and DIR may be any path Spark can read
+                   and write; results are Parquet (or --format csv). The same job runs
+                   under spark-submit (see the README); its options:
+                   python -m rxpolicy.server.retro.spark_job --help
 
 output (in DIR):
-  results.csv | results.jsonl   one row per claim, in input order (see docs/retro.md)
+  results.csv | .jsonl | .parquet   one row per claim, in input order (see docs/retro.md)
   summary.json                  counts: decisions, by version and month, unmet criteria,
                                 missing facts, errors, rows in/out (and --compare-to changes)
   report.html                   the same as a self-contained page with charts
@@ -55,7 +65,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "retro",
         help="re-review historical claims under the versions in force on their service dates",
-        description="Decide every claim in CLAIMS (CSV or JSON lines) under the policy version in "
+        description="Decide every claim in CLAIMS (CSV, JSON lines or Parquet) under the policy version in "
         "force on its service date, optionally also under another version (--compare-to), and "
         "write per-claim results, summary.json and report.html to DIR. Bad rows become error "
         "rows naming the field; they never stop the run.",
@@ -63,19 +73,20 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "claims", metavar="CLAIMS", help="claim file (.csv, .jsonl, optionally .gz), or - for stdin"
+        "claims",
+        metavar="CLAIMS",
+        help="claim file (.csv, .jsonl, optionally .gz; .parquet), or - for stdin",
     )
     p.add_argument("--out", "-o", required=True, type=Path, metavar="DIR", help="output directory")
     p.add_argument(
         "--format",
-        choices=("csv", "jsonl"),
-        default="csv",
-        help="format of the per-claim results (default: csv)",
+        choices=("csv", "jsonl", "parquet"),
+        help="format of the per-claim results (default: csv; parquet with --engine spark)",
     )
     p.add_argument(
         "--input-format",
-        choices=("csv", "jsonl"),
-        help="format of CLAIMS (default: from the file name, else from its first line)",
+        choices=("csv", "jsonl", "parquet"),
+        help="format of CLAIMS (default: from the file name, else from its first bytes)",
     )
     p.add_argument(
         "--compare-to",
@@ -128,6 +139,22 @@ def register(sub: Any) -> None:
         "--progress", dest="progress", action="store_true", default=None, help="always show a progress bar"
     )
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+    p.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="where claims are decided: this machine (default) or Apache Spark",
+    )
+    p.add_argument(
+        "--spark-master", default="local[*]", metavar="URL", help="with --engine spark (default: local[*])"
+    )
+    p.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --engine spark: a Spark setting (repeatable)",
+    )
     add_store_options(p)
     add_as_known_on(p)
     p.set_defaults(func=run)
@@ -141,7 +168,9 @@ def register(sub: Any) -> None:
     g.add_argument("--count", "-n", type=int, default=1000, help="number of claims (default: 1000)")
     g.add_argument("--seed", "-s", type=int, default=0, help="random seed (default: 0)")
     g.add_argument("--output", "-o", default="-", metavar="FILE", help="file to write (default: stdout)")
-    g.add_argument("--format", choices=("csv", "jsonl"), help="default: from FILE's name, else csv")
+    g.add_argument(
+        "--format", choices=("csv", "jsonl", "parquet"), help="default: from FILE's name, else csv"
+    )
     g.add_argument(
         "--invalid-rate", type=float, default=0.02, metavar="P", help="share of invalid rows (default: 0.02)"
     )
@@ -166,11 +195,15 @@ def run(args: argparse.Namespace) -> int:
     if args.server_timeout is not None and not 0 < args.server_timeout < float("inf"):
         fail("--server-timeout must be a number of seconds more than 0")
         return 1
+    if args.engine == "spark":
+        from ..retro.spark_job import run_cli
+
+        return run_cli(args, master=args.spark_master)
     options = RetroOptions(
         claims=args.claims,
         out_dir=args.out,
         input_format=args.input_format,
-        output_format=args.format,
+        output_format=args.format or "csv",
         workers=args.workers,
         chunk_size=args.chunk_size,
         progress=args.progress,
@@ -234,6 +267,8 @@ def run_generate(args: argparse.Namespace) -> int:
         fail("--count must be >= 0 and --invalid-rate between 0 and 1")
         return 1
     name = args.output
+    if args.format == "parquet" or (args.format is None and name.endswith((".parquet", ".pq"))):
+        return _generate_parquet(args)
     fmt: ClaimFormat = args.format or ("jsonl" if name.endswith((".jsonl", ".ndjson", ".json")) else "csv")
     if name == "-":
         write_claims(sys.stdout, args.count, args.seed, fmt, args.invalid_rate)
@@ -241,4 +276,19 @@ def run_generate(args: argparse.Namespace) -> int:
     with open(name, "w", encoding="utf-8", newline="") as out:
         write_claims(out, args.count, args.seed, fmt, args.invalid_rate)
     print(f"rxpolicy retro-generate: {args.count:,} claims (seed {args.seed}) -> {name}", file=sys.stderr)
+    return 0
+
+
+def _generate_parquet(args: argparse.Namespace) -> int:
+    from ..retro import parquet
+
+    if args.output == "-":
+        fail("Parquet cannot be written to standard output: name the file with --output")
+        return 1
+    try:
+        written = parquet.write_claims(args.output, args.count, args.seed, args.invalid_rate)
+    except parquet.ParquetUnavailable as exc:
+        fail(str(exc))
+        return 1
+    print(f"rxpolicy retro-generate: {written:,} claims (seed {args.seed}) -> {args.output}", file=sys.stderr)
     return 0

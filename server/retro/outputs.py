@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-RESULTS_NAMES = ("results.csv", "results.jsonl")
+RESULTS_NAMES = ("results.csv", "results.jsonl", "results.parquet")
 SUMMARY = "summary.json"
 REPORT = "report.html"
 STATE = "resume.json"  # how far an interrupted run got, for --resume
@@ -33,6 +33,7 @@ OWN_NAMES = frozenset(
         *FINAL_NAMES,
         *(n + PARTIAL for n in RESULTS_NAMES),
         *(n + TMP for n in (SUMMARY, REPORT, STATE, SEEN_IDS)),
+        *(n + PARTIAL + TMP for n in RESULTS_NAMES),
         STATE,
         SEEN_IDS,
     }

@@ -35,7 +35,7 @@ import attrs
 
 from ..engine.errors import NotFound, PolicyLoadError
 from ..engine.store import VersionStore
-from . import outputs
+from . import outputs, parquet
 from .columns import CLAIM_ID, HeaderError, fact_types, layout
 from .deciders import FatalDeciderError
 from .duplicates import Duplicates
@@ -87,8 +87,8 @@ class _Signal(BaseException):
 class RetroOptions:
     claims: str
     out_dir: Path
-    input_format: InputFormat | None = None
-    output_format: OutputFormat = "csv"
+    input_format: parquet.ClaimsFormat | None = None
+    output_format: parquet.ResultsFormat = "csv"
     workers: int | None = None  # None: every core this process may use
     chunk_size: int = DEFAULT_CHUNK
     progress: bool | None = None  # None: a bar when stderr is a terminal
@@ -169,6 +169,11 @@ class _Run:
         self.started_clock = time.monotonic()
         self.out_dir = options.out_dir
         self.results_path = self.out_dir / f"results.{options.output_format}"
+        # The rows as the workers write them: Parquet results are JSON lines in the partial
+        # file (so an interrupted run resumes like any other) and become Parquet at the end.
+        self.row_format: OutputFormat = (
+            "jsonl" if options.output_format == "parquet" else options.output_format
+        )
         self.partial = self.results_path.with_name(self.results_path.name + outputs.PARTIAL)
         self.tally = Tally()
         self.duplicates = Duplicates()
@@ -274,23 +279,35 @@ class _Run:
 
     def _decide_file(self, stream: BinaryIO, state: ResumeState | None) -> None:
         options = self.options
-        first = stream.readline(FIRST_LINE_LIMIT)
-        _refuse_cr_only(options.claims, first)
-        if first and not first.endswith(b"\n"):
-            first += stream.readline()
-        fmt = options.input_format or guess_format(options.claims, first)
-        self.fmt: InputFormat = fmt
-        reader = RecordReader(stream, fmt, first)
-        records = iter(reader)
-        header = self._csv_header(records) if fmt == "csv" else None
-        if state is not None:
-            records, reader = self._resume_from(state, stream, fmt, header)
+        reader: RecordReader | parquet.ParquetRecords
+        record_format: InputFormat  # what the workers read: a Parquet row as a JSON line
+        if options.input_format == "parquet" or (
+            options.input_format is None and parquet.is_parquet(options.claims, _peek(stream))
+        ):
+            if state is not None:
+                raise RetroError("--resume reads CSV or JSON lines claims; run a Parquet file again whole")
+            self.fmt: parquet.ClaimsFormat = "parquet"
+            record_format, header = "jsonl", None
+            reader = self._parquet_reader()
+            records = iter(reader)
+        else:
+            first = stream.readline(FIRST_LINE_LIMIT)
+            _refuse_cr_only(options.claims, first)
+            if first and not first.endswith(b"\n"):
+                first += stream.readline()
+            record_format = options.input_format or guess_format(options.claims, first)
+            self.fmt = record_format
+            reader = RecordReader(stream, record_format, first)
+            records = iter(reader)
+            header = self._csv_header(records) if record_format == "csv" else None
+            if state is not None:
+                records, reader = self._resume_from(state, stream, record_format, header)
+            if header is not None:
+                reader.columns = len(header)  # a record spanning lines must be this wide
         self.reader = reader
-        if header is not None:
-            reader.columns = len(header)  # a record spanning lines must be this wide
         config = WorkerConfig(
-            input_format=fmt,
-            output_format=options.output_format,
+            input_format=record_format,
+            output_format=self.row_format,
             csv_header=header,
             ignore_unknown_columns=options.ignore_unknown_columns,
             policies=None if options.policies is None else str(options.policies),
@@ -311,7 +328,7 @@ class _Run:
                 try:
                     self._out = out
                     if state is None:
-                        head = header_bytes(options.output_format, self.compare_to is not None)
+                        head = header_bytes(self.row_format, self.compare_to is not None)
                         out.write(head)
                         self.results_bytes = len(head)
                         self.written = reader.checkpoint()  # just after the header
@@ -332,7 +349,9 @@ class _Run:
             self._out = None
             bar.close()
 
-    def _counted(self, source: Iterator[Chunk], reader: RecordReader) -> Iterator[Chunk]:
+    def _counted(
+        self, source: Iterator[Chunk], reader: RecordReader | parquet.ParquetRecords
+    ) -> Iterator[Chunk]:
         """Chunks passed through, counting records and noting where each one ends."""
         for chunk in source:
             self.records += len(chunk.records)
@@ -526,15 +545,47 @@ class _Run:
 
     # ------------------------------------------------------------ the end
 
+    def _parquet_reader(self) -> parquet.ParquetRecords:
+        options = self.options
+        try:
+            reader = parquet.open_records(
+                options.claims, fact_types(self.versions), ignore_unknown=options.ignore_unknown_columns
+            )
+        except (HeaderError, parquet.ParquetUnavailable) as exc:
+            raise RetroError(f"{options.claims}: {exc}") from None
+        if reader.ignored:
+            # Column names only: they are the file's structure, not member data.
+            print(f"rxpolicy retro: ignoring column(s) {', '.join(reader.ignored)}", file=sys.stderr)
+        return reader
+
+    def _write_parquet_results(self) -> int:
+        """The partial JSON lines rewritten as the typed Parquet results, in place of the
+        partial file (synced before it is renamed); returns the rows read back from it."""
+        converted = self.partial.with_name(self.partial.name + outputs.TMP)
+        with outputs.removed_on_failure(converted):
+            writer = parquet.ResultsWriter(converted, self.compare_to is not None)
+            try:
+                with open(self.partial, "rb") as rows:
+                    while block := rows.readlines(1 << 22):
+                        writer.write(b"".join(block))
+            finally:
+                writer.close()
+            with open(converted, "rb") as f:
+                os.fsync(f.fileno())
+            converted.replace(self.partial)
+        return parquet.count_rows(self.partial)
+
     def _finish(self) -> RetroRun:
         options = self.options
         # The end-of-run check: the rows in the results file, read back from the disk, against
         # the records read from the claims (and the rows counted into the summary). Each chunk
         # was already checked for its row count as it came back (_account); this checks what
         # actually reached the file. A mismatch leaves the file as results.*.partial.
-        rows_out = count_rows(self.partial, options.output_format)
+        rows_out = count_rows(self.partial, self.row_format)
         results_path = self.partial
         if self.records == rows_out == self.tally.rows:
+            if options.output_format == "parquet":
+                rows_out = self._write_parquet_results()
             outputs.publish(self.partial, self.results_path)
             results_path = self.results_path
         outputs.remove(self.out_dir / outputs.STATE, self.out_dir / outputs.SEEN_IDS)
@@ -627,6 +678,12 @@ class _Run:
                 options | {"input_format": o.input_format, "workers": o.workers, "chunk_size": None},
             ),
         }
+
+
+def _peek(stream: Any) -> bytes:
+    """The first bytes of the claims without consuming them (to spot Parquet's magic)."""
+    peek = getattr(stream, "peek", None)
+    return bytes(peek(4)[:4]) if peek is not None else b""
 
 
 def _os_text(exc: BaseException) -> str:
