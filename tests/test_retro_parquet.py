@@ -35,6 +35,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 def summary_of(out: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     data.pop("run")
+    data.pop("provenance")  # times and options differ by design
     return data
 
 

@@ -107,6 +107,11 @@ def on_spark(spark: Any, claims: Path, out: Path, fmt: str, **extra: Any) -> dic
 def same_summary(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert a.pop("run")["mode"] == "in process"
     assert b.pop("run")["mode"].startswith("spark local")
+    # The provenance says how each run was made (times, engine, options): compared apart.
+    pa, pb = a.pop("provenance"), b.pop("provenance")
+    assert pa["policy_set_digest"] == pb["policy_set_digest"] and pa["versions"] == pb["versions"]
+    assert pa["input"]["rows"] == pb["input"]["rows"]
+    assert pb["options"]["engine"] == "spark" and "--engine spark" in pb["rerun"]
     assert a == b
 
 

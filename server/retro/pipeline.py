@@ -19,6 +19,7 @@ import concurrent.futures as cf
 import contextlib
 import csv
 import datetime as dt
+import hashlib
 import json
 import multiprocessing
 import os
@@ -545,6 +546,10 @@ class _Run:
 
     # ------------------------------------------------------------ the end
 
+    @staticmethod
+    def _results_entry(path: Path, rows: int) -> dict[str, Any]:
+        return {"name": path.name, "sha256": _file_sha256(path), "rows": rows}
+
     def _parquet_reader(self) -> parquet.ParquetRecords:
         options = self.options
         try:
@@ -607,7 +612,10 @@ class _Run:
                 "resumed": options.resume,
                 "finished": finished,
             },
-            provenance=self._provenance(finished),
+            provenance=self._provenance(finished)
+            | {
+                "results": {"name": results_path.name, "sha256": _file_sha256(results_path), "rows": rows_out}
+            },
             duplicates=self.duplicates.summary(),
             examples=options.examples,
         )
@@ -678,6 +686,16 @@ class _Run:
                 options | {"input_format": o.input_format, "workers": o.workers, "chunk_size": None},
             ),
         }
+
+
+def _file_sha256(path: Path) -> str:
+    """The results file's hash, so the summary and report name the exact rows they count
+    (the results themselves stay rows only: a header line would break their readers)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
 
 
 def _peek(stream: Any) -> bytes:

@@ -583,8 +583,21 @@ def _provenance_section(summary: Mapping[str, Any]) -> str:
         ("policy", escape(str(p["policy_id"]))),
         ("policy-set digest", f"<code>{escape(p['policy_set_digest'])}</code>"),
         ("claim file", f"<code>{escape(i['name'])}</code> ({escape(i['format'])})"),
-        ("claim file sha256", f"<code>{escape(i['sha256'])}</code>"),
-        ("claim file size", f"{_n(i['bytes'])} bytes, {_n(i['rows'])} claims"),
+        ("claim file sha256", f"<code>{escape(i['sha256'])}</code>" if i.get("sha256") else "not computed"),
+        (
+            "claim file size",
+            (f"{_n(i['bytes'])} bytes, " if i.get("bytes") is not None else "") + f"{_n(i['rows'])} claims",
+        ),
+        *(
+            [
+                (
+                    "results sha256",
+                    f"<code>{escape(p['results']['name'])}</code> {escape(p['results']['sha256'])}",
+                )
+            ]
+            if p.get("results")
+            else []
+        ),
         *(_served(p["server"]) if p.get("server") else []),
         ("started", escape(p["started"])),
         ("finished", escape(p["finished"])),

@@ -28,6 +28,7 @@ import argparse
 import datetime as dt
 import functools
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -45,6 +46,8 @@ from ..engine.store import VersionStore
 from . import parquet
 from .columns import CLAIM_ID, HeaderError, fact_types, layout
 from .deciders import internal_error
+from .duplicates import Duplicates
+from .provenance import now, rerun_command, rxpolicy_version, version_entry
 from .records import Chunk, InputFormat, RecordReader
 from .report import render_report
 from .results import csv_header, format_rows, make_row
@@ -312,6 +315,7 @@ def run_spark(options: SparkOptions, spark: Any = None) -> SparkRun:
     """The review on Spark. ``spark``: a session to use (tests share one); else one is
     started (and its start-up timed apart) and stopped at the end."""
     started = time.monotonic()
+    started_at = now()
     store, compare_to = _load_store(options)
     own = spark is None
     if own:
@@ -324,7 +328,7 @@ def run_spark(options: SparkOptions, spark: Any = None) -> SparkRun:
             ) from None
     startup = time.monotonic() - started
     try:
-        return _run(spark, options, store, compare_to, started, startup)
+        return _run(spark, options, store, compare_to, started, startup, started_at)
     finally:
         if own:
             spark.stop()
@@ -376,6 +380,7 @@ def _run(
     compare_to: str | None,
     started: float,
     startup: float,
+    started_at: str,
 ) -> SparkRun:
     _pyspark()
     from pyspark.errors import AnalysisException
@@ -429,7 +434,7 @@ def _run(
         chunks = decided.where(F.col(COUNTS).isNotNull()).select(FILE, POS, COUNTS).collect()
     finally:
         decided.unpersist()
-    tally, problem = _merge(chunks)
+    tally, duplicates, problem = _merge(chunks)
     if problem:
         raise RetroError(f"internal error: {problem}; the results were left as {name}.partial")
     results_path = partial
@@ -437,6 +442,7 @@ def _run(
         _replace(spark, partial, final)
         results_path = final
     elapsed = time.monotonic() - started
+    finished = now()
     summary = build_summary(
         tally,
         rows_in=rows_in,
@@ -452,8 +458,10 @@ def _run(
             "workers": spark.sparkContext.defaultParallelism,
             "seconds": round(elapsed, 3),
             "spark_startup_seconds": round(startup, 3),
-            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "finished": finished,
         },
+        duplicates=duplicates.summary(),
+        provenance=_provenance(options, store, tally, compare_to, fmt, rows_in, started_at, finished),
     )
     summary_path = f"{out}/summary.json"
     report_path = f"{out}/report.html"
@@ -461,6 +469,66 @@ def _run(
     _write_text(spark, report_path, render_report(summary))
     _private_tree(out)
     return SparkRun(rows_in, rows_out, tally.rows, results_path, summary_path, report_path, summary, startup)
+
+
+def _provenance(
+    options: SparkOptions,
+    store: VersionStore,
+    tally: Tally,
+    compare_to: str | None,
+    fmt: str,
+    rows: int,
+    started: str,
+    finished: str,
+) -> dict[str, Any]:
+    """What produced the outputs, as an in-process run records it. The input's sha256 is
+    computed for a local file only: a lake path may be many files far away, and Spark's
+    own row count stands for it."""
+    versions = store.versions(options.policy_id)
+    used = {v for (v, _d) in tally.by_version if v} | ({compare_to} if compare_to else set())
+    local = Path(options.claims)
+    digest: str | None = None
+    if local.is_file():
+        h = hashlib.sha256()
+        with local.open("rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        digest = "sha256:" + h.hexdigest()
+    settings = {
+        "engine": "spark",
+        "input_format": fmt,
+        "output_format": options.output_format,
+        "policies": options.policies,
+        "policy_id": options.policy_id,
+        "as_known_on": None if options.as_known_on is None else options.as_known_on.isoformat(),
+        "compare_to": compare_to,
+        "spark_master": options.master,
+        "ignore_unknown_columns": options.ignore_unknown_columns,
+    }
+    rerun = rerun_command(
+        options.claims,
+        Path(options.out_dir),
+        {
+            "input_format": options.input_format,
+            "output_format": options.output_format,
+            "policies": options.policies,
+            "policy_id": options.policy_id,
+            "as_known_on": settings["as_known_on"],
+            "compare_to": compare_to,
+            "ignore_unknown_columns": options.ignore_unknown_columns,
+        },
+    )
+    return {
+        "rxpolicy": rxpolicy_version(),
+        "policy_set_digest": store.policy_set_digest,
+        "policy_id": versions[0].policy_id if versions else options.policy_id,
+        "versions": [version_entry(v) | {"used": v.version in used} for v in versions],
+        "input": {"name": options.claims, "sha256": digest, "rows": rows, "format": fmt},
+        "options": settings,
+        "started": started,
+        "finished": finished,
+        "rerun": rerun + f" --engine spark --spark-master {options.master or 'local[*]'}",
+    }
 
 
 def _first_line(exc: BaseException) -> str:
@@ -605,23 +673,27 @@ def _say_ignored(names: Sequence[str]) -> None:
         print(f"rxpolicy retro: ignoring column(s) {', '.join(names)}", file=sys.stderr)
 
 
-def _merge(chunks: Sequence[Any]) -> tuple[Tally, str]:
-    """The chunks' counts merged in input order; a problem found ('' when none)."""
+def _merge(chunks: Sequence[Any]) -> tuple[Tally, Duplicates, str]:
+    """The chunks' counts and claim ids merged in input order; a problem found ('' when none)."""
     tally = Tally()
+    duplicates = Duplicates()
     seen: set[tuple[int, int]] = set()
     for row in sorted(chunks, key=lambda r: (r[FILE], r[POS])):
         key = (row[FILE], row[POS])
         if key in seen:
-            return tally, f"a chunk at file {key[0]} position {key[1]} came back more than once"
+            return tally, duplicates, f"a chunk at file {key[0]} position {key[1]} came back more than once"
         seen.add(key)
         records, result = pickle.loads(row[COUNTS])
         if not records == result.rows == result.tally.rows:
-            return tally, (
+            return (
+                tally,
+                duplicates,
                 f"a chunk of {records} records came back with {result.rows} rows "
-                f"({result.tally.rows} counted)"
+                f"({result.tally.rows} counted)",
             )
         tally.merge(result.tally)
-    return tally, ""
+        duplicates.add(result.claim_ids)
+    return tally, duplicates, ""
 
 
 def _hadoop_fs(spark: Any, path: str) -> tuple[Any, Any]:
