@@ -15,11 +15,25 @@ from rxpolicy.v1 import policy_service_pb2 as pb
 from rxpolicy.v1 import version_pb2
 
 from . import _wire
-from ._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, PemSource, call_metadata, channel_args
+from ._channel import (
+    DEFAULT_TARGET,
+    DEFAULT_TIMEOUT,
+    DIGEST_METADATA_KEY,
+    PemSource,
+    Target,
+    call_metadata,
+    channel_args,
+    channel_target,
+)
 from ._stream import Builder
-from .errors import from_status
+from .errors import PolicySetMismatchError, from_status
 from .results import Decision, VersionDiff
 
+# Unary calls made in all when each fails UNAVAILABLE after the channel's own retries.
+# gRPC does not retry a call once its replica sent response headers (each replica sends
+# its digest in them at once), so a replica killed mid-call would fail it; a new call
+# is balanced again (round_robin) onto a replica still up. All calls are pure reads.
+UNARY_ATTEMPTS = 3
 DIFF_FORMATS = {
     "text": pb.DIFF_FORMAT_TEXT,
     "markdown": pb.DIFF_FORMAT_MARKDOWN,
@@ -49,16 +63,23 @@ Timeout = float | None | _Default
 class ClientBase:
     """Options, requests and results for rxpolicy.v1.PolicyService.
 
-    ``timeout`` is the default deadline (seconds) of each unary call; UNAVAILABLE is
-    retried by the channel's service config (and by ``evaluate_many``, which sends the
-    requests not yet answered again on a new stream). ``token`` sends ``authorization:
-    Bearer``; ``tls`` (or any certificate argument) makes the channel secure, with
-    ``certificate_chain`` and ``private_key`` for mutual TLS.
+    ``target`` is any gRPC target ("host:port", "dns:///rx.internal:50051",
+    "ipv4:10.0.0.1:50051,10.0.0.2:50051") or a list of "host:port" addresses, one per
+    replica; calls are balanced round-robin over every address, skipping replicas whose
+    health is NOT_SERVING. ``timeout`` is the default deadline (seconds) of each unary
+    call; UNAVAILABLE is retried by the channel's service config and then by a new call
+    (up to three, within the deadline), which goes to another replica (and by
+    ``evaluate_many``, which sends the requests not yet answered again on a new stream).
+    ``expected_policy_set_digest`` ("sha256:<hex>", as ListVersions reports it) refuses
+    an answer from a replica serving another policy set: the call raises
+    PolicySetMismatchError instead. ``token`` sends ``authorization: Bearer``; ``tls``
+    (or any certificate argument) makes the channel secure, with ``certificate_chain``
+    and ``private_key`` for mutual TLS.
     """
 
     def __init__(
         self,
-        target: str = DEFAULT_TARGET,
+        target: Target = DEFAULT_TARGET,
         *,
         token: str | None = None,
         tls: bool = False,
@@ -69,9 +90,9 @@ class ClientBase:
         timeout: float | None = DEFAULT_TIMEOUT,
         policy_id: str | None = None,
         options: Sequence[tuple[str, Any]] = (),
+        expected_policy_set_digest: str | None = None,
     ) -> None:
         creds, opts = channel_args(
-            target,
             tls=tls,
             root_certificates=root_certificates,
             certificate_chain=certificate_chain,
@@ -79,11 +100,12 @@ class ClientBase:
             server_name=server_name,
             options=options,
         )
-        self.target = target
+        self.target = channel_target(target)
         self.timeout = timeout
         self.policy_id = policy_id
+        self.expected_policy_set_digest = expected_policy_set_digest or None
         self._metadata = call_metadata(token)
-        self._connect(target, creds, opts)
+        self._connect(self.target, creds, opts)
 
     def _connect(
         self, target: str, creds: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
@@ -92,6 +114,17 @@ class ClientBase:
 
     def _deadline(self, timeout: Timeout) -> float | None:
         return self.timeout if isinstance(timeout, _Default) else timeout
+
+    def _check_digest(self, initial_metadata: Any) -> None:
+        """Refuse the answer of a replica serving another policy set than the one expected."""
+        expected = self.expected_policy_set_digest
+        if expected is None:
+            return
+        served = next(
+            (str(value) for key, value in initial_metadata or () if key == DIGEST_METADATA_KEY), None
+        )
+        if served != expected:
+            raise PolicySetMismatchError(expected, served)
 
     # ------------------------------------------------------------ requests
 
@@ -186,7 +219,8 @@ class ClientBase:
 
 
 class StreamClock:
-    """The whole-stream deadline of one evaluate_many call, across its streams."""
+    """The whole deadline of one call across its attempts: a unary call's, or an
+    evaluate_many call's across its streams."""
 
     def __init__(self, timeout: float | None) -> None:
         self._end = None if timeout is None else time.monotonic() + timeout
@@ -197,5 +231,5 @@ class StreamClock:
             return None
         left = self._end - time.monotonic()
         if left <= 0:
-            raise from_status(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream's deadline passed")
+            raise from_status(grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed")
         return left

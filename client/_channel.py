@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,67 @@ SERVICE_CONFIG = json.dumps(
     }
 )
 
+# The initial metadata key under which each replica names the policy set it decides with.
+DIGEST_METADATA_KEY = "rxpolicy-policy-set-digest"
+
 PemSource = bytes | str | Path | None
+Target = str | Sequence[str]
+
+
+def _host_port(address: str) -> tuple[str, str]:
+    host, sep, port = address.strip().rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"server address {address!r} is not host:port")
+    return host.removeprefix("[").removesuffix("]"), port
+
+
+def _addresses(host: str, port: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ValueError(f"server address {host}:{port}: cannot resolve {host!r} ({exc})") from None
+    found = dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
+    return list(found)
+
+
+def channel_target(target: Target) -> str:
+    """The gRPC target for ``target``: a string is any gRPC target and is kept as given
+    ("host:port", "dns:///rx.internal:50051", "ipv4:10.0.0.1:50051,10.0.0.2:50051"); a
+    list or tuple of "host:port" becomes one ``ipv4:``/``ipv6:`` target over every
+    address (host names resolved once, here; give a ``dns:///`` target to follow DNS)."""
+    if isinstance(target, str):
+        if not target.strip():
+            raise ValueError("the server target is empty")
+        return target
+    addresses = list(target)
+    if not addresses:
+        raise ValueError("no server address given")
+    if len(addresses) == 1:
+        return channel_target(addresses[0])
+    v4: list[str] = []
+    v6: list[str] = []
+    every_v4 = every_v6 = True
+    for address in addresses:
+        host, port = _host_port(address)
+        resolved = _addresses(host, port)
+        four = [f"{a}:{port}" for a in resolved if a.version == 4]
+        six = [f"[{a}]:{port}" for a in resolved if a.version == 6]
+        every_v4 &= bool(four)
+        every_v6 &= bool(six)
+        v4 += four
+        v6 += six
+    if every_v4:
+        return "ipv4:" + ",".join(dict.fromkeys(v4))
+    if every_v6:
+        return "ipv6:" + ",".join(dict.fromkeys(v6))
+    raise ValueError(
+        "server addresses mix IPv4-only and IPv6-only hosts; one target takes one family "
+        "(give a dns:/// target, or addresses of one family)"
+    )
 
 
 def _pem(source: PemSource) -> bytes | None:
@@ -55,7 +117,6 @@ def _pem(source: PemSource) -> bytes | None:
 
 
 def channel_args(
-    target: str,
     *,
     tls: bool,
     root_certificates: PemSource,

@@ -13,7 +13,7 @@ import grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
 from rxpolicy.v1 import policy_service_pb2_grpc, version_pb2
 
-from ._base import DEFAULT, STREAM_BATCH, ClientBase, StreamClock, Timeout
+from ._base import DEFAULT, STREAM_BATCH, UNARY_ATTEMPTS, ClientBase, StreamClock, Timeout
 from ._stream import STREAM_ATTEMPTS, Batch, Builder, Plan, backoff, group, stream_batch_size
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
@@ -47,6 +47,24 @@ class AsyncPolicyClient(ClientBase):
     async def close(self) -> None:
         await self._channel.close()
 
+    async def _unary(self, method: Any, request: Any, timeout: Timeout) -> Any:
+        """One unary call, retried and checked as PolicyClient's are."""
+        clock = StreamClock(self._deadline(timeout))
+        attempt = 0
+        while True:
+            attempt += 1
+            call = method(request, timeout=clock.left(), metadata=self._metadata)
+            try:
+                response = await call
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc)
+                if error.code != grpc.StatusCode.UNAVAILABLE or attempt >= UNARY_ATTEMPTS:
+                    raise error from None
+                await asyncio.sleep(backoff(attempt))
+                continue
+            self._check_digest(await call.initial_metadata())
+            return response
+
     async def evaluate(
         self,
         facts: Mapping[str, Any] | None = None,
@@ -69,12 +87,7 @@ class AsyncPolicyClient(ClientBase):
             include_trace=include_trace,
             version=version,
         )
-        try:
-            response = await self._stub.Evaluate(
-                request, timeout=self._deadline(timeout), metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = await self._unary(self._stub.Evaluate, request, timeout)
         return self._decision(response)
 
     async def evaluate_many(
@@ -98,12 +111,7 @@ class AsyncPolicyClient(ClientBase):
         self, policy_id: str | None = None, *, timeout: Timeout = DEFAULT
     ) -> list[version_pb2.VersionInfo]:
         request = self._list_request(policy_id)
-        try:
-            response = await self._stub.ListVersions(
-                request, timeout=self._deadline(timeout), metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = await self._unary(self._stub.ListVersions, request, timeout)
         return self._versions(response)
 
     async def get_version(
@@ -115,12 +123,7 @@ class AsyncPolicyClient(ClientBase):
         timeout: Timeout = DEFAULT,
     ) -> version_pb2.PolicyVersion:
         request = self._version_request(version, in_force_on, policy_id)
-        try:
-            response = await self._stub.GetVersion(
-                request, timeout=self._deadline(timeout), metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = await self._unary(self._stub.GetVersion, request, timeout)
         return self._version(response)
 
     async def diff_versions(
@@ -134,12 +137,7 @@ class AsyncPolicyClient(ClientBase):
         timeout: Timeout = DEFAULT,
     ) -> VersionDiff:
         request = self._diff_request(from_ref, to_ref, policy_id, semantic, format)
-        try:
-            response = await self._stub.DiffVersions(
-                request, timeout=self._deadline(timeout), metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = await self._unary(self._stub.DiffVersions, request, timeout)
         return self._diff(response)
 
 
@@ -244,6 +242,7 @@ class _Stream:
             while True:
                 call = client._stub.EvaluateStream(timeout=clock.left(), metadata=client._metadata)
                 writers.append(asyncio.ensure_future(self._write(call, source, plan.attempt)))
+                checked = False
                 try:
                     while (head := await self._head(call)) is not None:
                         response = None
@@ -254,6 +253,9 @@ class _Stream:
                                     grpc.StatusCode.INTERNAL, "the stream ended before its requests"
                                 )
                             response = read
+                            if not checked:  # its headers came before its first answer
+                                client._check_digest(await call.initial_metadata())
+                                checked = True
                         plan.answered()
                         for result in head.results(response):
                             yield result

@@ -58,6 +58,21 @@ class ResourceExhaustedError(PolicyClientError):
     """RESOURCE_EXHAUSTED: a message too large, or the server's concurrency limit."""
 
 
+class PolicySetMismatchError(PolicyClientError):
+    """The replica that answered serves another policy set than the client was told to
+    expect (``expected_policy_set_digest``): its answer is refused, not returned.
+    ``expected`` and ``served`` are the two digests (``served`` is None when the replica
+    named none)."""
+
+    def __init__(self, expected: str, served: str | None) -> None:
+        super().__init__(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"the replica serves policy set {served or '(none named)'}, not the expected {expected}",
+        )
+        self.expected = expected
+        self.served = served
+
+
 _BY_CODE: dict[grpc.StatusCode, type[PolicyClientError]] = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,

@@ -13,7 +13,7 @@ import grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
 from rxpolicy.v1 import policy_service_pb2_grpc, version_pb2
 
-from ._base import DEFAULT, STREAM_BATCH, ClientBase, StreamClock, Timeout
+from ._base import DEFAULT, STREAM_BATCH, UNARY_ATTEMPTS, ClientBase, StreamClock, Timeout
 from ._stream import STREAM_ATTEMPTS, Builder, Plan, backoff, chunks, group, stream_batch_size
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
@@ -47,6 +47,25 @@ class PolicyClient(ClientBase):
     def close(self) -> None:
         self._channel.close()
 
+    def _unary(self, method: Any, request: Any, timeout: Timeout) -> Any:
+        """One unary call: a new call (balanced onto a replica still up) when one fails
+        UNAVAILABLE after the channel's retries, up to UNARY_ATTEMPTS within the deadline;
+        the answering replica's policy set checked against the one expected."""
+        clock = StreamClock(self._deadline(timeout))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response, call = method.with_call(request, timeout=clock.left(), metadata=self._metadata)
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc)
+                if error.code != grpc.StatusCode.UNAVAILABLE or attempt >= UNARY_ATTEMPTS:
+                    raise error from None
+                time.sleep(backoff(attempt))
+                continue
+            self._check_digest(call.initial_metadata())
+            return response
+
     def evaluate(
         self,
         facts: Mapping[str, Any] | None = None,
@@ -73,10 +92,7 @@ class PolicyClient(ClientBase):
             include_trace=include_trace,
             version=version,
         )
-        try:
-            response = self._stub.Evaluate(request, timeout=self._deadline(timeout), metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = self._unary(self._stub.Evaluate, request, timeout)
         return self._decision(response)
 
     def evaluate_many(
@@ -105,12 +121,7 @@ class PolicyClient(ClientBase):
         self, policy_id: str | None = None, *, timeout: Timeout = DEFAULT
     ) -> list[version_pb2.VersionInfo]:
         request = self._list_request(policy_id)
-        try:
-            response = self._stub.ListVersions(
-                request, timeout=self._deadline(timeout), metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = self._unary(self._stub.ListVersions, request, timeout)
         return self._versions(response)
 
     def get_version(
@@ -123,12 +134,7 @@ class PolicyClient(ClientBase):
     ) -> version_pb2.PolicyVersion:
         """One version with its full criteria: by semver ("4.5.0"), by date in force, or the latest."""
         request = self._version_request(version, in_force_on, policy_id)
-        try:
-            response = self._stub.GetVersion(
-                request, timeout=self._deadline(timeout), metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = self._unary(self._stub.GetVersion, request, timeout)
         return self._version(response)
 
     def diff_versions(
@@ -142,12 +148,7 @@ class PolicyClient(ClientBase):
         timeout: Timeout = DEFAULT,
     ) -> VersionDiff:
         request = self._diff_request(from_ref, to_ref, policy_id, semantic, format)
-        try:
-            response = self._stub.DiffVersions(
-                request, timeout=self._deadline(timeout), metadata=self._metadata
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        response = self._unary(self._stub.DiffVersions, request, timeout)
         return self._diff(response)
 
 
@@ -231,6 +232,7 @@ class _Stream:
             call = client._stub.EvaluateStream(
                 self._requests(source, plan.attempt), timeout=clock.left(), metadata=client._metadata
             )
+            checked = False
             try:
                 while (head := self._head(call)) is not None:
                     response = None
@@ -240,6 +242,9 @@ class _Stream:
                             raise PolicyClientError(
                                 grpc.StatusCode.INTERNAL, "the stream ended before its requests"
                             )
+                        if not checked:  # its headers came before its first answer
+                            client._check_digest(call.initial_metadata())
+                            checked = True
                     with self._changed:
                         plan.answered()
                     yield from head.results(response)

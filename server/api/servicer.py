@@ -36,6 +36,11 @@ from .diff_process import DiffFailed, DiffJob, DiffTimeout, run_semantic_diff
 from .logs import DecisionLog, event
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PolicyService"].full_name
+# Initial metadata of every Evaluate, EvaluateStream, ListVersions, GetVersion and
+# DiffVersions answer:
+# the policy-set digest of the store the call is decided with, so a client behind a load
+# balancer can refuse a replica serving another set (the client's expected_policy_set_digest).
+DIGEST_METADATA_KEY = "rxpolicy-policy-set-digest"
 
 _REQUEST_FIELDS = frozenset(
     {"request", "requests", "request_id", "policy_id", "as_known_on", "facts", "version", "in_force_on"}
@@ -109,6 +114,10 @@ class PolicyServicer:
             name for pid in store.policy_ids for v in store.versions(pid) for name in v.facts
         }
         self.store = store
+
+    @staticmethod
+    async def _send_digest(store: VersionStore, context: Any) -> None:
+        await context.send_initial_metadata(((DIGEST_METADATA_KEY, store.policy_set_digest),))
 
     # ------------------------------------------------------------ deciding
 
@@ -199,6 +208,7 @@ class PolicyServicer:
 
     async def Evaluate(self, request: pb.EvaluateRequest, context: Any) -> pb.EvaluateResponse:
         store = self.store
+        await self._send_digest(store, context)
         rid = self._request_id(request)
         log: list[dict[str, Any]] = []
         try:
@@ -211,6 +221,7 @@ class PolicyServicer:
         self, requests: AsyncIterator[pb.EvaluateStreamRequest | Undecodable], context: Any
     ) -> AsyncIterator[pb.EvaluateStreamResponse]:
         store = self.store  # one set for the whole stream
+        await self._send_digest(store, context)
         async for batch in requests:
             log: list[dict[str, Any]] = []
             delivered = False
@@ -262,6 +273,7 @@ class PolicyServicer:
 
     async def ListVersions(self, request: pb.ListVersionsRequest, context: Any) -> pb.ListVersionsResponse:
         store = self.store
+        await self._send_digest(store, context)
         versions = store.versions(request.policy_id or None)
         return pb.ListVersionsResponse(
             policy_id=versions[0].policy_id,
@@ -271,6 +283,7 @@ class PolicyServicer:
 
     async def GetVersion(self, request: pb.GetVersionRequest, context: Any) -> pb.GetVersionResponse:
         store = self.store
+        await self._send_digest(store, context)
         policy_id = request.policy_id or None
         selector = request.WhichOneof("selector")
         if selector == "in_force_on":
@@ -292,8 +305,9 @@ class PolicyServicer:
                 problems.append(FieldViolation(name, "is required: a semantic version, a date, or 'latest'"))
         if problems or fmt is None:
             raise InvalidRequest(problems)
+        store = self.store
+        await self._send_digest(store, context)
         try:
-            store = self.store
             if request.semantic:
                 doc = await self._semantic_diff(store, request, fmt, context.time_remaining())
             else:
