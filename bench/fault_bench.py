@@ -35,23 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _shared import CLI as CLI_CODE
+from _shared import REQUEST
+
 REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"]
-# The same request as VALID in tests/grpc_fixtures.py, copied on purpose: a benchmark
-# must not import the tests.
-REQUEST = {
-    "service_date": "2025-06-02",
-    "line_of_business": "medicaid",
-    "request_type": "initial",
-    "member_age": 67,
-    "diagnosis": "multiple_myeloma",
-    "prescriber_specialty": "hematology",
-    "disease_status": "relapsed",
-    "combination": ["bortezomib", "dexamethasone"],
-    "prior_therapies": [["lenalidomide", "dexamethasone"]],
-    "product": "selinexor",
-    "doses": [{"tablets": 5, "strength_mg": 20}],
-}
+CLI = [sys.executable, "-c", CLI_CODE]
 LATER = dict(REQUEST, service_date="2026-03-02")
 LIMIT_S = 60.0  # bound on every wait
 

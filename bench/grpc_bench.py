@@ -29,21 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-# The same request as VALID in tests/grpc_fixtures.py (an approval under every version in
-# force since 2021), copied on purpose: a benchmark must not import the tests.
-REQUEST = {
-    "service_date": "2025-06-02",
-    "line_of_business": "medicaid",
-    "request_type": "initial",
-    "member_age": 67,
-    "diagnosis": "multiple_myeloma",
-    "prescriber_specialty": "hematology",
-    "disease_status": "relapsed",
-    "combination": ["bortezomib", "dexamethasone"],
-    "prior_therapies": [["lenalidomide", "dexamethasone"]],
-    "product": "selinexor",
-    "doses": [{"tablets": 5, "strength_mg": 20}],
-}
+from _shared import CLI as CLI_CODE
+from _shared import REQUEST
+
 METHOD = "/rxpolicy.v1.PolicyService/Evaluate"
 
 
@@ -165,7 +153,7 @@ def load(args: list[str]) -> None:
 # ------------------------------------------------------------------ the run (parent)
 
 HERE = Path(__file__).resolve()
-CLI = ["-c", "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"]
+CLI = ["-c", CLI_CODE]
 
 
 def _free_port() -> int:

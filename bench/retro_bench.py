@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-CLI = "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"
+from _shared import CLI, generate_claims
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -175,22 +176,7 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         claims = work / f"claims.{args.format}"
         started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                CLI,
-                "retro-generate",
-                "-n",
-                str(args.count),
-                "-s",
-                str(args.seed),
-                "-o",
-                str(claims),
-            ],
-            check=True,
-            stderr=subprocess.DEVNULL,
-        )
+        generate_claims(claims, args.count, args.seed)
         size = claims.stat().st_size
         print(
             f"{args.count:,} synthetic claims ({args.format}, {size / 1e6:.0f} MB, seed {args.seed}) "

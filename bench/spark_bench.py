@@ -28,9 +28,8 @@ from typing import Any
 
 # The process-tree memory sampler of the in-process benchmark (same folder).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import CLI, generate_claims
 from retro_bench import PeakSampler
-
-CLI = "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run_retro(args: list[str]) -> dict[str, Any]:
@@ -97,22 +96,7 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         claims = work / "claims.parquet"
         started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                CLI,
-                "retro-generate",
-                "-n",
-                str(args.count),
-                "-s",
-                str(args.seed),
-                "-o",
-                str(claims),
-            ],
-            check=True,
-            stderr=subprocess.DEVNULL,
-        )
+        generate_claims(claims, args.count, args.seed)
         print(
             f"{args.count:,} synthetic claims (Parquet, {claims.stat().st_size / 1e6:.0f} MB, "
             f"seed {args.seed}) generated in {time.perf_counter() - started:.1f} s (not timed); "
