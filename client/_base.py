@@ -26,7 +26,7 @@ from ._channel import (
     channel_target,
 )
 from ._stream import Builder
-from .errors import PolicySetMismatchError, from_status
+from .errors import PolicyClientError, PolicySetMismatchError, from_status
 from .results import Decision, VersionDiff
 
 # Unary calls made in all when each fails UNAVAILABLE after the channel's own retries.
@@ -110,6 +110,10 @@ class ClientBase:
     def _connect(
         self, target: str, creds: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
     ) -> None:
+        raise NotImplementedError
+
+    def _connectivity(self) -> grpc.ChannelConnectivity | None:
+        """The channel's connection state now (None when not known)."""
         raise NotImplementedError
 
     def _deadline(self, timeout: Timeout) -> float | None:
@@ -216,6 +220,35 @@ class ClientBase:
             equivalent=r.equivalent if r.HasField("equivalent") else None,
             required_bump=r.required_bump if r.HasField("required_bump") else None,
         )
+
+
+_UNREACHED = (grpc.ChannelConnectivity.CONNECTING, grpc.ChannelConnectivity.TRANSIENT_FAILURE)
+
+
+def unary_failure(
+    error: PolicyClientError,
+    unavailable: PolicyClientError | None,
+    attempt: int,
+    connectivity: grpc.ChannelConnectivity | None,
+) -> PolicyClientError | None:
+    """What a failed unary attempt raises, or None to try again. A deadline that runs out
+    while the server cannot be reached (an UNAVAILABLE attempt before it, or the channel
+    still connecting or failing to) is reported as UNAVAILABLE: the caller learns the
+    server was never reached, not that it was slow. gRPC's own retries of a refused
+    connection can use the whole deadline inside one attempt, so the channel's state is
+    the witness, not only the attempts seen here."""
+    if error.code == grpc.StatusCode.UNAVAILABLE:
+        return error if attempt >= UNARY_ATTEMPTS else None
+    if error.code == grpc.StatusCode.DEADLINE_EXCEEDED and (
+        unavailable is not None or connectivity in _UNREACHED
+    ):
+        state = connectivity.name if connectivity is not None else "unknown"
+        return from_status(
+            grpc.StatusCode.UNAVAILABLE,
+            f"no server reached within the call's deadline (attempt {attempt}, connection {state})"
+            + (f"; last error: {unavailable.details}" if unavailable is not None else ""),
+        )
+    return error
 
 
 class StreamClock:

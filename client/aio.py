@@ -13,7 +13,7 @@ import grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
 from rxpolicy.v1 import policy_service_pb2_grpc, version_pb2
 
-from ._base import DEFAULT, STREAM_BATCH, UNARY_ATTEMPTS, ClientBase, StreamClock, Timeout
+from ._base import DEFAULT, STREAM_BATCH, ClientBase, StreamClock, Timeout, unary_failure
 from ._stream import STREAM_ATTEMPTS, Batch, Builder, Plan, backoff, group, stream_batch_size
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
@@ -38,6 +38,9 @@ class AsyncPolicyClient(ClientBase):
         )
         self._stub = policy_service_pb2_grpc.PolicyServiceStub(self._channel)
 
+    def _connectivity(self) -> grpc.ChannelConnectivity | None:
+        return self._channel.get_state(try_to_connect=False)
+
     async def __aenter__(self) -> AsyncPolicyClient:
         return self
 
@@ -51,15 +54,18 @@ class AsyncPolicyClient(ClientBase):
         """One unary call, retried and checked as PolicyClient's are."""
         clock = StreamClock(self._deadline(timeout))
         attempt = 0
+        unavailable: PolicyClientError | None = None
         while True:
             attempt += 1
-            call = method(request, timeout=clock.left(), metadata=self._metadata)
             try:
+                call = method(request, timeout=clock.left(), metadata=self._metadata)
                 response = await call
-            except grpc.RpcError as exc:
-                error = from_rpc_error(exc)
-                if error.code != grpc.StatusCode.UNAVAILABLE or attempt >= UNARY_ATTEMPTS:
-                    raise error from None
+            except (grpc.RpcError, PolicyClientError) as exc:
+                error = exc if isinstance(exc, PolicyClientError) else from_rpc_error(exc)
+                failure = unary_failure(error, unavailable, attempt, self._connectivity())
+                if failure is not None:
+                    raise failure from None
+                unavailable = error
                 await asyncio.sleep(backoff(attempt))
                 continue
             self._check_digest(await call.initial_metadata())

@@ -13,7 +13,7 @@ import grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
 from rxpolicy.v1 import policy_service_pb2_grpc, version_pb2
 
-from ._base import DEFAULT, STREAM_BATCH, UNARY_ATTEMPTS, ClientBase, StreamClock, Timeout
+from ._base import DEFAULT, STREAM_BATCH, ClientBase, StreamClock, Timeout, unary_failure
 from ._stream import STREAM_ATTEMPTS, Builder, Plan, backoff, chunks, group, stream_batch_size
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
@@ -37,6 +37,14 @@ class PolicyClient(ClientBase):
             else grpc.insecure_channel(target, options)
         )
         self._stub = policy_service_pb2_grpc.PolicyServiceStub(self._channel)
+        self._state: grpc.ChannelConnectivity | None = None
+        self._channel.subscribe(self._watch_state, try_to_connect=False)
+
+    def _watch_state(self, state: grpc.ChannelConnectivity) -> None:
+        self._state = state
+
+    def _connectivity(self) -> grpc.ChannelConnectivity | None:
+        return self._state
 
     def __enter__(self) -> PolicyClient:
         return self
@@ -45,6 +53,7 @@ class PolicyClient(ClientBase):
         self.close()
 
     def close(self) -> None:
+        self._channel.unsubscribe(self._watch_state)
         self._channel.close()
 
     def _unary(self, method: Any, request: Any, timeout: Timeout) -> Any:
@@ -53,14 +62,17 @@ class PolicyClient(ClientBase):
         the answering replica's policy set checked against the one expected."""
         clock = StreamClock(self._deadline(timeout))
         attempt = 0
+        unavailable: PolicyClientError | None = None
         while True:
             attempt += 1
             try:
                 response, call = method.with_call(request, timeout=clock.left(), metadata=self._metadata)
-            except grpc.RpcError as exc:
-                error = from_rpc_error(exc)
-                if error.code != grpc.StatusCode.UNAVAILABLE or attempt >= UNARY_ATTEMPTS:
-                    raise error from None
+            except (grpc.RpcError, PolicyClientError) as exc:
+                error = exc if isinstance(exc, PolicyClientError) else from_rpc_error(exc)
+                failure = unary_failure(error, unavailable, attempt, self._connectivity())
+                if failure is not None:
+                    raise failure from None
+                unavailable = error
                 time.sleep(backoff(attempt))
                 continue
             self._check_digest(call.initial_metadata())

@@ -249,6 +249,30 @@ def test_unavailable_is_typed() -> None:
             c.evaluate(VALID)
 
 
+@pytest.mark.parametrize("timeout", [0.05, 0.3, 1.0])
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "aio"])
+def test_deadline_running_out_while_retrying_is_unavailable(timeout: float, asynchronous: bool) -> None:
+    """However the deadline falls among the retries of a refused connection, the caller
+    is told the server was unreachable (UNAVAILABLE), not that it was slow."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        with pytest.raises(UnavailableError) as raised:
+            if asynchronous:
+
+                async def call() -> None:
+                    async with AsyncPolicyClient(f"127.0.0.1:{port}", timeout=timeout) as c:
+                        await c.evaluate(VALID)
+
+                asyncio.run(call())
+            else:
+                with PolicyClient(f"127.0.0.1:{port}", timeout=timeout) as c:
+                    c.evaluate(VALID)
+    assert "UNAVAILABLE" in str(raised.value)
+
+
 def test_client_does_not_import_the_server() -> None:
     code = (
         "import sys, rxpolicy.client; "
