@@ -7,7 +7,8 @@
                                    request_type="initial", diagnosis="multiple_myeloma")
         print(decision.outcome, decision.missing)
 
-Depends on grpcio, protobuf and rxpolicy.v1 only.
+Depends on grpcio, protobuf, attrs and the contract package (rxpolicy.v1, rxpolicy.decisions,
+rxpolicy.limits) only: ``pip install ./clients/python`` installs just these.
 """
 
 from .aio import AsyncPolicyClient
@@ -36,28 +37,50 @@ from .results import (
     VersionRef,
 )
 from .sync import PolicyClient
+from .versions import (
+    ApprovalDuration,
+    Criterion,
+    FactSpec,
+    Indication,
+    PolicyVersion,
+    Referral,
+    ReferralRule,
+    RevisionLogEntry,
+    VersionInfo,
+    VersionList,
+)
 
 __all__ = [
     "Approval",
+    "ApprovalDuration",
     "AsyncPolicyClient",
     "Citation",
+    "Criterion",
     "DeadlineExceededError",
     "Decision",
     "ErrorResult",
+    "FactSpec",
     "FieldViolation",
+    "Indication",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
     "PolicyClient",
     "PolicyClientError",
     "PolicySetMismatchError",
+    "PolicyVersion",
+    "Referral",
+    "ReferralRule",
     "Request",
     "ResourceExhaustedError",
     "Result",
+    "RevisionLogEntry",
     "TraceNode",
     "UnauthenticatedError",
     "UnavailableError",
     "Unmet",
     "VersionDiff",
+    "VersionInfo",
+    "VersionList",
     "VersionRef",
 ]

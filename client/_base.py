@@ -9,10 +9,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import grpc
 from rxpolicy.limits import CLIENT_STREAM_BATCH
 from rxpolicy.v1 import policy_service_pb2 as pb
-from rxpolicy.v1 import version_pb2
 
 from . import _wire
 from ._channel import (
@@ -27,7 +27,8 @@ from ._channel import (
 )
 from ._stream import Builder
 from .errors import PolicyClientError, PolicySetMismatchError, from_status
-from .results import Decision, VersionDiff
+from .results import Decision, Request, VersionDiff
+from .versions import PolicyVersion, VersionList, policy_version, version_list
 
 # Unary calls made in all when each fails UNAVAILABLE after the channel's own retries.
 # gRPC does not retry a call once its replica sent response headers (each replica sends
@@ -50,6 +51,9 @@ RPC_METHODS = {
     "GetVersion": "get_version",
     "DiffVersions": "diff_versions",
 }
+# A request given as a mapping may carry its id beside its facts under this key, which
+# no policy uses as a fact name; the id travels in EvaluateRequest.request_id.
+REQUEST_ID_KEY = "request_id"
 
 
 class _Default:
@@ -143,8 +147,9 @@ class ClientBase:
         include_trace: bool,
         version: str | None,
     ) -> pb.EvaluateRequest:
+        merged, request_id = split_request_id({**(facts or {}), **more_facts}, request_id)
         return _wire.evaluate_request(
-            {**(facts or {}), **more_facts},
+            merged,
             request_id=request_id,
             policy_id=policy_id or self.policy_id,
             as_known_on=as_known_on,
@@ -162,6 +167,12 @@ class ClientBase:
         pid = policy_id or self.policy_id
 
         def build(item: Any) -> pb.EvaluateRequest:
+            if isinstance(item, Mapping):
+                facts, request_id = split_request_id(item)
+                item = Request(facts, request_id=request_id)
+            elif isinstance(item, Request) and isinstance(item.facts, Mapping):
+                facts, request_id = split_request_id(item.facts, item.request_id)
+                item = attrs.evolve(item, facts=facts, request_id=request_id)
             return _wire.item_request(
                 item, policy_id=pid, as_known_on=as_known_on, include_trace=include_trace, version=version
             )
@@ -203,12 +214,12 @@ class ClientBase:
         return _wire.decision(response.request_id, response.decision)
 
     @staticmethod
-    def _versions(response: pb.ListVersionsResponse) -> list[version_pb2.VersionInfo]:
-        return list(response.versions)
+    def _versions(response: pb.ListVersionsResponse) -> VersionList:
+        return version_list(response)
 
     @staticmethod
-    def _version(response: pb.GetVersionResponse) -> version_pb2.PolicyVersion:
-        return response.version
+    def _version(response: pb.GetVersionResponse) -> PolicyVersion:
+        return policy_version(response.version)
 
     @staticmethod
     def _diff(r: pb.DiffVersionsResponse) -> VersionDiff:
@@ -220,6 +231,24 @@ class ClientBase:
             equivalent=r.equivalent if r.HasField("equivalent") else None,
             required_bump=r.required_bump if r.HasField("required_bump") else None,
         )
+
+
+def split_request_id(item: Mapping[str, Any], request_id: str = "") -> tuple[Mapping[str, Any], str]:
+    """The facts of a request mapping without its ``request_id`` entry, and the id: the
+    entry's, or ``request_id`` when it has none (None counts as none). The id is text, and
+    an id given both ways must be the same; otherwise TypeError, which evaluate_many turns
+    into the item's error result, as for any item that is not a request."""
+    given = item.get(REQUEST_ID_KEY)
+    if REQUEST_ID_KEY not in item:
+        return item, request_id
+    facts = {name: value for name, value in item.items() if name != REQUEST_ID_KEY}
+    if given is None:
+        return facts, request_id
+    if not isinstance(given, str):
+        raise TypeError("request_id must be text")
+    if request_id and given != request_id:
+        raise TypeError(f"two request ids: {given!r} in the mapping and {request_id!r}")
+    return facts, given
 
 
 _UNREACHED = (grpc.ChannelConnectivity.CONNECTING, grpc.ChannelConnectivity.TRANSIENT_FAILURE)

@@ -11,12 +11,13 @@ from typing import Any
 
 import grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
-from rxpolicy.v1 import policy_service_pb2_grpc, version_pb2
+from rxpolicy.v1 import policy_service_pb2_grpc
 
 from ._base import DEFAULT, STREAM_BATCH, ClientBase, StreamClock, Timeout, unary_failure
 from ._stream import STREAM_ATTEMPTS, Batch, Builder, Plan, backoff, group, stream_batch_size
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
+from .versions import PolicyVersion, VersionList
 
 
 class AsyncPolicyClient(ClientBase):
@@ -113,9 +114,7 @@ class AsyncPolicyClient(ClientBase):
         async for result in stream.run(items, stream_batch_size(batch_size), StreamClock(timeout)):
             yield result
 
-    async def list_versions(
-        self, policy_id: str | None = None, *, timeout: Timeout = DEFAULT
-    ) -> list[version_pb2.VersionInfo]:
+    async def list_versions(self, policy_id: str | None = None, *, timeout: Timeout = DEFAULT) -> VersionList:
         request = self._list_request(policy_id)
         response = await self._unary(self._stub.ListVersions, request, timeout)
         return self._versions(response)
@@ -127,7 +126,7 @@ class AsyncPolicyClient(ClientBase):
         in_force_on: dt.date | str | None = None,
         policy_id: str | None = None,
         timeout: Timeout = DEFAULT,
-    ) -> version_pb2.PolicyVersion:
+    ) -> PolicyVersion:
         request = self._version_request(version, in_force_on, policy_id)
         response = await self._unary(self._stub.GetVersion, request, timeout)
         return self._version(response)

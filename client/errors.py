@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 
 from ._status import field_violations
-from .results import FieldViolation, error_json
+from .results import FieldViolation, error_json, json_text
 
 
 class PolicyClientError(Exception):
@@ -30,8 +30,12 @@ class InvalidRequestError(PolicyClientError):
     def fields(self) -> tuple[str, ...]:
         return tuple(v.field for v in self.violations)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return error_json(self.code.name, self.violations)
+
+    def to_json(self) -> str:
+        """The text ``rxpolicy evaluate`` prints for this invalid request (without its newline)."""
+        return json_text(self.to_dict())
 
 
 class NotFoundError(PolicyClientError):

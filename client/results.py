@@ -1,7 +1,7 @@
 """Typed results of the policy service: the decision vocabulary the engine uses too
-(``rxpolicy.decisions``: each result has ``to_json()`` in the engine's own JSON shape,
-so case files check the same way in process and through a server), and the two types
-only the client has."""
+(``rxpolicy.decisions``: each result has ``to_dict()``, the engine's own JSON shape, so
+case files check the same way in process and through a server, and ``to_json()``, the
+text ``rxpolicy evaluate`` prints), and the two types only the client has."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rxpolicy.decisions import (
     Unmet,
     VersionRef,
     error_json,
+    json_text,
 )
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "VersionDiff",
     "VersionRef",
     "error_json",
+    "json_text",
 ]
 
 

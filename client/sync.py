@@ -11,12 +11,13 @@ from typing import Any
 
 import grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
-from rxpolicy.v1 import policy_service_pb2_grpc, version_pb2
+from rxpolicy.v1 import policy_service_pb2_grpc
 
 from ._base import DEFAULT, STREAM_BATCH, ClientBase, StreamClock, Timeout, unary_failure
 from ._stream import STREAM_ATTEMPTS, Builder, Plan, backoff, chunks, group, stream_batch_size
 from .errors import PolicyClientError, from_rpc_error
 from .results import Decision, Result, VersionDiff
+from .versions import PolicyVersion, VersionList
 
 
 class PolicyClient(ClientBase):
@@ -129,9 +130,7 @@ class PolicyClient(ClientBase):
         stream = _Stream(self, self._item_builder(policy_id, as_known_on, include_trace, version))
         return stream.run(items, stream_batch_size(batch_size), StreamClock(timeout))
 
-    def list_versions(
-        self, policy_id: str | None = None, *, timeout: Timeout = DEFAULT
-    ) -> list[version_pb2.VersionInfo]:
+    def list_versions(self, policy_id: str | None = None, *, timeout: Timeout = DEFAULT) -> VersionList:
         request = self._list_request(policy_id)
         response = self._unary(self._stub.ListVersions, request, timeout)
         return self._versions(response)
@@ -143,7 +142,7 @@ class PolicyClient(ClientBase):
         in_force_on: dt.date | str | None = None,
         policy_id: str | None = None,
         timeout: Timeout = DEFAULT,
-    ) -> version_pb2.PolicyVersion:
+    ) -> PolicyVersion:
         """One version with its full criteria: by semver ("4.5.0"), by date in force, or the latest."""
         request = self._version_request(version, in_force_on, policy_id)
         response = self._unary(self._stub.GetVersion, request, timeout)

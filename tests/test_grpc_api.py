@@ -84,7 +84,7 @@ def test_typed_exception_names_fields(client: PolicyClient) -> None:
     with pytest.raises(InvalidRequestError) as info:
         client.evaluate({**VALID, "member_age": "sixty", "doses": [{"tablets": 1, "strength_mg": 30}]})
     assert set(info.value.fields) == {"member_age", "doses"}
-    assert info.value.to_json()["error"]["code"] == "INVALID_ARGUMENT"
+    assert info.value.to_dict()["error"]["code"] == "INVALID_ARGUMENT"
 
 
 def test_wrong_types_reach_the_validator(client: PolicyClient) -> None:
@@ -132,7 +132,7 @@ def test_list_and_get_versions(client: PolicyClient) -> None:
     by_date = client.get_version(in_force_on=versions[2].effective)
     assert by_semver == by_date
     assert by_semver.info.content_hash == versions[2].content_hash
-    assert by_semver.indications and by_semver.indications[0].criteria.group.children
+    assert by_semver.indications and by_semver.indications[0].criteria.children
     assert client.get_version().info.version == versions[-1].version
     assert client.get_version("latest").info.version == versions[-1].version
     with pytest.raises(InvalidRequestError) as info:

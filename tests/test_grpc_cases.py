@@ -36,9 +36,9 @@ def client(server: Any) -> Any:
 
 def remote_json(client: PolicyClient, request: Any, *, trace: bool = False) -> dict[str, Any]:
     try:
-        return client.evaluate(request, include_trace=trace).to_json()
+        return client.evaluate(request, include_trace=trace).to_dict()
     except InvalidRequestError as exc:
-        return exc.to_json()
+        return exc.to_dict()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -63,12 +63,12 @@ def test_evaluate_many_in_order(client: PolicyClient) -> None:
     rest = results[:5] + results[6:]
     for i, (case, result) in enumerate(zip(CASES * 3, rest, strict=True)):
         assert result.request_id == f"id-{i}"
-        assert check(case, result.to_json()).problems == (), case.id
+        assert check(case, result.to_dict()).problems == (), case.id
 
 
 def test_evaluate_many_batch_of_one(client: PolicyClient) -> None:
     results = list(client.evaluate_many((c.request for c in CASES), batch_size=1))
-    assert [check(c, r.to_json()).problems for c, r in zip(CASES, results, strict=True)] == [()] * len(CASES)
+    assert [check(c, r.to_dict()).problems for c, r in zip(CASES, results, strict=True)] == [()] * len(CASES)
 
 
 def test_async_client(server: Any) -> None:
@@ -77,15 +77,15 @@ def test_async_client(server: Any) -> None:
             singles = []
             for case in CASES[:20]:
                 try:
-                    singles.append((await c.evaluate(case.request)).to_json())
+                    singles.append((await c.evaluate(case.request)).to_dict())
                 except InvalidRequestError as exc:
-                    singles.append(exc.to_json())
+                    singles.append(exc.to_dict())
 
             async def items() -> Any:
                 for case in CASES:
                     yield case.request
 
-            many = [r.to_json() async for r in c.evaluate_many(items(), batch_size=10)]
+            many = [r.to_dict() async for r in c.evaluate_many(items(), batch_size=10)]
             return [tuple(singles), tuple(many)]
 
     singles, many = asyncio.run(run())

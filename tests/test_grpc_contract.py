@@ -139,9 +139,9 @@ def _local(store: VersionStore, request: dict[str, Any]) -> dict[str, Any]:
 
 def _remote(client: PolicyClient, request: dict[str, Any]) -> dict[str, Any]:
     try:
-        return client.evaluate(request).to_json()
+        return client.evaluate(request).to_dict()
     except InvalidRequestError as exc:
-        return exc.to_json()
+        return exc.to_dict()
 
 
 def test_a_second_policy_is_decided_over_grpc_with_typed_facts(
@@ -149,7 +149,7 @@ def test_a_second_policy_is_decided_over_grpc_with_typed_facts(
 ) -> None:
     with PolicyClient(demo_server.target) as client:
         remote = [_remote(client, r) for r in DEMO_REQUESTS]
-        streamed = [r.to_json() for r in client.evaluate_many(DEMO_REQUESTS, batch_size=3)]
+        streamed = [r.to_dict() for r in client.evaluate_many(DEMO_REQUESTS, batch_size=3)]
     local = [_local(demo_store, r) for r in DEMO_REQUESTS]
     assert remote == local == streamed
     assert [r.get("decision") or r["error"]["fields"] for r in remote] == [
@@ -265,7 +265,7 @@ def test_evaluate_many_gives_up_after_bounded_attempts(tmp_path: Path) -> None:
 
 def test_error_results_keep_their_json_shape() -> None:
     error = ErrorResult.invalid([servicer_module.FieldViolation("a", "is bad")], request_id="x")
-    assert json.loads(json.dumps(error.to_json())) == {
+    assert json.loads(json.dumps(error.to_dict())) == {
         "error": {
             "code": "INVALID_ARGUMENT",
             "fields": ["a"],

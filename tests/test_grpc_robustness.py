@@ -254,9 +254,9 @@ def test_ten_thousand_requests_from_a_hundred_callers(server: Any) -> None:
                 for j in range(100):
                     i = (k * 100 + j) % len(cases)
                     try:
-                        got = (await c.evaluate(cases[i].request)).to_json()
+                        got = (await c.evaluate(cases[i].request)).to_dict()
                     except InvalidRequestError as exc:
-                        got = exc.to_json()
+                        got = exc.to_dict()
                     out.append((i, canonical(got)))
                 return out
 

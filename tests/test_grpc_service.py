@@ -216,7 +216,7 @@ def test_drafts_are_refused_unless_allowed_and_then_marked(tmp_path: Path) -> No
         published = _evaluate_raw(srv.target, VALID)
         assert (published.decision.version.version, published.decision.version.draft) == ("4.5.0", False)
         with PolicyClient(srv.target) as c:
-            assert c.evaluate(LATER).to_json()["draft"] is True
+            assert c.evaluate(LATER).to_dict()["draft"] is True
         with grpc.insecure_channel(srv.target) as ch:
             listed = policy_service_pb2_grpc.PolicyServiceStub(ch).ListVersions(
                 pb.ListVersionsRequest(), timeout=10

@@ -2,7 +2,8 @@
 
 The engine returns these types, the API edge turns them into protos and back, the
 client hands them to its callers and retro-review counts them; JSON is made only here
-(``to_json``), at the edges (the CLI, case files, result rows, the client's callers).
+(``to_dict`` the mapping, ``to_json`` its text), at the edges (the CLI, case files, result
+rows, the client's callers).
 
 Pure Python (attrs frozen classes; no grpc, no protobuf), so the engine core imports it
 too. It sits beside ``rxpolicy.v1`` in the contract package because the client, which
@@ -14,6 +15,7 @@ and attrs' frozen classes are built measurably faster.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
@@ -112,8 +114,12 @@ class Decision:
     def unmet_cites(self) -> tuple[str, ...]:
         return tuple(u.criterion.cite for u in self.unmet)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return decision_json(self)
+
+    def to_json(self) -> str:
+        """The text ``rxpolicy evaluate`` prints for this decision (without its newline)."""
+        return json_text(decision_json(self))
 
 
 @attrs.frozen
@@ -132,8 +138,12 @@ class ErrorResult:
     def fields(self) -> tuple[str, ...]:
         return tuple(v.field for v in self.violations)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return error_json(self.code, self.violations)
+
+    def to_json(self) -> str:
+        """The text ``rxpolicy evaluate`` prints for this error (without its newline)."""
+        return json_text(self.to_dict())
 
     @classmethod
     def invalid(cls, violations: Iterable[FieldViolation], request_id: str = "") -> ErrorResult:
@@ -238,4 +248,11 @@ def error_json(code: str, violations: Iterable[FieldViolation]) -> dict[str, Any
 
 
 def result_json(result: Result) -> dict[str, Any]:
-    return result.to_json()
+    return result.to_dict()
+
+
+def json_text(value: Any) -> str:
+    """rxpolicy's JSON text, written once: the CLI prints it and the client's ``to_json()``
+    returns it, so the two are byte for byte the same. Not ASCII-escaped (policy text is
+    Unicode); a value JSON has no type for (a date) as its text."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rxpolicy.decisions import json_text
+
 from ..engine.errors import NotFound, PolicyLoadError
 from ..engine.store import VersionStore
 from ..formats.yaml_load import load_request_yaml
@@ -67,4 +69,4 @@ def read_structured(path: str) -> Any:
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return json_text(value)

@@ -39,9 +39,9 @@ def _decide(client: PolicyClient, args: argparse.Namespace, request: Any, with_t
     try:
         result = client.evaluate(
             request, as_known_on=getattr(args, "as_known_on", None), include_trace=with_trace
-        ).to_json()
+        ).to_dict()
     except InvalidRequestError as exc:
-        result = exc.to_json()
+        result = exc.to_dict()
     except NotFoundError as exc:
         raise NotFound(exc.details) from None
     except PolicyClientError as exc:

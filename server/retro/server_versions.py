@@ -35,7 +35,7 @@ def served_versions(
         client.close()
     mine = {v.version: v.content_hash for v in local}
     versions = [
-        {"version": str(i.version), "effective": str(i.effective), "content_hash": str(i.content_hash)}
+        {"version": i.version, "effective": i.effective.isoformat(), "content_hash": i.content_hash}
         for i in infos
     ]
     differ = sorted(v["version"] for v in versions if mine.get(v["version"]) != v["content_hash"])
