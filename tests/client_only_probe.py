@@ -46,6 +46,9 @@ def main(target: str, request_path: str, invalid_path: str) -> dict[str, object]
         "client_file": client_package.__file__,
         "importable": {name: _importable(name) for name in SERVER_ONLY},
         "requires": sorted(importlib.metadata.requires("rxpolicy-client") or ()),
+        "modules": sorted(
+            str(f) for f in importlib.metadata.files("rxpolicy-client") or () if f.suffix == ".py"
+        ),
         "distributions": sorted({d.metadata["Name"].lower() for d in importlib.metadata.distributions()}),
         "decision": decision.to_json(),
         "decision_dict": decision.to_dict(),

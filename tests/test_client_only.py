@@ -99,6 +99,13 @@ def test_the_client_installs_without_the_server_or_its_dependencies(probe: Any, 
         "protobuf",
     }
     assert "rxpolicy-client" in probe["distributions"]
+    contract = REPO / "protos" / "rxpolicy"
+    sources = [
+        *(f"rxpolicy/{f.relative_to(contract)}" for f in contract.rglob("*.py")),
+        *(f"rxpolicy/client/{f.name}" for f in (REPO / "client").glob("*.py")),
+    ]
+    # Exactly the modules of the mapped folders: none missing, none left over from a build.
+    assert probe["modules"] == sorted(sources)
     assert SERVER_DISTRIBUTIONS.isdisjoint(probe["distributions"])
 
 
