@@ -4,6 +4,7 @@ versions, health, reflection, streams, limits and deadlines."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import subprocess
 import sys
 import threading
@@ -20,13 +21,18 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from grpc_status import rpc_status
 from rxpolicy.client import (
     AsyncPolicyClient,
+    Criterion,
     DeadlineExceededError,
     InvalidRequestError,
     NotFoundError,
     PolicyClient,
+    PolicyVersion,
     Request,
     ResourceExhaustedError,
     UnavailableError,
+    VersionDiff,
+    VersionInfo,
+    VersionList,
 )
 from rxpolicy.v1 import facts_pb2, policy_service_pb2_grpc
 from rxpolicy.v1 import policy_service_pb2 as pb
@@ -358,3 +364,67 @@ def test_local_errors_are_named_alike_by_both_clients(server: ServerProcess) -> 
             return named([r async for r in c.evaluate_many(items, batch_size=3)])
 
     assert sync == asyncio.run(run()) == [(5, "item-5"), (9, "item-9")]
+
+
+def test_a_mapping_carries_its_request_id_in_both_clients(server: ServerProcess) -> None:
+    items: list[Any] = [
+        {"request_id": "claim-1", **VALID},
+        VALID,
+        {"request_id": None, **VALID},  # None: no id given, the server names it
+        Request({"request_id": "claim-4", **VALID}),
+        {"request_id": 7, **VALID},  # not text: the item's error, in its place
+        Request({"request_id": "claim-6", **VALID}, request_id="other"),  # two ids
+    ]
+
+    def seen(results: list[Any]) -> list[tuple[bool, str]]:
+        return [(r.ok, r.request_id if r.request_id.startswith(("claim", "item")) else "") for r in results]
+
+    with PolicyClient(server.target) as c:
+        sync = seen(list(c.evaluate_many(items, batch_size=2)))
+        assert c.evaluate({"request_id": "one-1", **VALID}).request_id == "one-1"
+        assert c.evaluate({"request_id": "one-2", **VALID}, request_id="one-2").request_id == "one-2"
+        with pytest.raises(TypeError, match="two request ids"):
+            c.evaluate({"request_id": "one-3", **VALID}, request_id="other")
+
+    async def run() -> list[tuple[bool, str]]:
+        async with AsyncPolicyClient(server.target) as c:
+            assert (await c.evaluate({"request_id": "one-4", **VALID})).request_id == "one-4"
+            return seen([r async for r in c.evaluate_many(items, batch_size=2)])
+
+    decided = [(True, "claim-1"), (True, ""), (True, ""), (True, "claim-4")]
+    expected = [*decided, (False, "item-4"), (False, "item-5")]
+    # Each decided: the id never reached the server as a fact (an unknown fact is refused).
+    assert sync == asyncio.run(run()) == expected
+
+
+def test_version_results_are_typed_in_both_clients(server: ServerProcess) -> None:
+    with PolicyClient(server.target) as c:
+        listed = c.list_versions()
+        version = c.get_version("4.5.0")
+    serving = next(r for r in server.logs() if r.get("message") == "serving")
+    assert isinstance(listed, VersionList) and listed.policy_set_digest == serving["policy_set_digest"]
+    assert len(listed) == len(listed.versions) and list(listed) == list(listed.versions)
+    assert all(isinstance(v, VersionInfo) and isinstance(v.effective, dt.date) for v in listed)
+    assert listed[-1].locked and not listed[-1].draft and listed[-1].content_hash.startswith("sha256:")
+    assert listed[0].corrects is not None and listed[-1].corrects is None
+    assert isinstance(version, PolicyVersion)
+    assert version.info == next(v for v in listed if v.version == "4.5.0")
+    leaves = _leaves(version.indications[0].criteria)
+    assert leaves and all(leaf.fact and leaf.op and leaf.is_leaf for leaf in leaves)
+    age = next(leaf for leaf in leaves if leaf.fact == "member_age")
+    assert (age.op, age.value) == ("ge", 18)
+    assert {f.name for f in version.facts} >= {"service_date", "diagnosis"}
+    assert version.indications[0].durations and version.referrals[0].rules
+
+    async def run() -> tuple[VersionList, PolicyVersion, VersionDiff]:
+        async with AsyncPolicyClient(server.target) as c:
+            diff = await c.diff_versions("4.4.0", "4.5.0")
+            return await c.list_versions(), await c.get_version("4.5.0"), diff
+
+    async_listed, async_version, diff = asyncio.run(run())
+    assert (async_listed, async_version) == (listed, version)
+    assert isinstance(diff, VersionDiff) and (diff.from_version, diff.to_version) == ("4.4.0", "4.5.0")
+
+
+def _leaves(node: Criterion) -> list[Criterion]:
+    return [node] if node.is_leaf else [leaf for child in node.children for leaf in _leaves(child)]
