@@ -94,6 +94,7 @@ class PolicyClient(ClientBase):
     ) -> Decision:
         """Decide one request: facts as a mapping in the case-file shape, or as keywords. ``version``
         decides under that version (semver, date or "latest") instead of the one in force.
+        A ``"request_id"`` entry of the mapping is the request's id, not a fact.
 
         Raises InvalidRequestError (with ``violations``) for invalid input."""
         request = self._evaluate_request(
@@ -121,7 +122,8 @@ class PolicyClient(ClientBase):
     ) -> Iterator[Result]:
         """Decide every item over EvaluateStream, yielding results in input order.
 
-        Items are fact mappings, ``Request`` objects or ``EvaluateRequest`` messages. A bad
+        Items are fact mappings (a ``"request_id"`` entry is the request's id, which comes
+        back on its result), ``Request`` objects or ``EvaluateRequest`` messages. A bad
         item yields an ErrorResult in its place and the stream goes on. ``batch_size`` items
         go in one stream message (at most 1,000, the server's limit). ``timeout`` bounds
         the whole call (default: none). When the stream fails UNAVAILABLE (a server
