@@ -2,7 +2,7 @@
 client distribution (clients/python): what that virtualenv can import, and what the
 installed client gets from a real server. Prints one JSON object; the test judges it.
 
-    python client_only_probe.py TARGET REQUEST.json INVALID.json
+    python client_only_probe.py TARGET REQUEST.json INVALID.json PEND.json
 """
 
 from __future__ import annotations
@@ -24,15 +24,17 @@ def _importable(name: str) -> bool:
         return False
 
 
-def main(target: str, request_path: str, invalid_path: str) -> dict[str, object]:
+def main(target: str, request_path: str, invalid_path: str, pend_path: str) -> dict[str, object]:
     import rxpolicy.client as client_package
     from rxpolicy.client import Decision, InvalidRequestError, PolicyClient, VersionInfo, VersionList
 
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     invalid = json.loads(Path(invalid_path).read_text(encoding="utf-8"))
+    pend = json.loads(Path(pend_path).read_text(encoding="utf-8"))
     with PolicyClient(target) as client:
         decision = client.evaluate(request)
         traced = client.evaluate(request, include_trace=True)
+        pended = client.evaluate(pend, include_trace=True)
         try:
             client.evaluate(invalid)
             refused = None
@@ -53,6 +55,7 @@ def main(target: str, request_path: str, invalid_path: str) -> dict[str, object]
         "decision": decision.to_json(),
         "decision_dict": decision.to_dict(),
         "traced": traced.to_json(),
+        "pended": pended.to_json(),
         "refused": refused,
         "many": [[type(r).__name__, r.request_id, r.ok] for r in many],
         "decision_typed": isinstance(decision, Decision),
@@ -66,4 +69,4 @@ def main(target: str, request_path: str, invalid_path: str) -> dict[str, object]
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:4])))
+    print(json.dumps(main(*sys.argv[1:5])))

@@ -23,6 +23,7 @@ from grpc_fixtures import VALID, ServerProcess
 REPO = Path(__file__).resolve().parents[1]
 CLIENT_PROJECT = REPO / "clients" / "python"
 PROBE = REPO / "tests" / "client_only_probe.py"
+PEND_EXAMPLE = REPO / "examples" / "dlbcl-pend.json"
 INSTALL_LIMIT_S = 600  # a bound against a hung index, not a timed assertion
 INVALID = {**VALID, "member_age": -1}
 # The server's dependencies a client-only install must not bring (distribution names).
@@ -67,7 +68,7 @@ def probe(client_python: Path, server: ServerProcess, tmp_path_factory: pytest.T
     (work / "request.json").write_text(json.dumps(VALID), encoding="utf-8")
     (work / "invalid.json").write_text(json.dumps(INVALID), encoding="utf-8")
     out = subprocess.run(
-        [str(client_python), str(PROBE), server.target, "request.json", "invalid.json"],
+        [str(client_python), str(PROBE), server.target, "request.json", "invalid.json", str(PEND_EXAMPLE)],
         capture_output=True,
         text=True,
         env=_isolated_env(),
@@ -116,6 +117,8 @@ def test_the_installed_client_prints_what_rxpolicy_evaluate_prints(probe: Any, t
     assert json.loads(cli.stdout) == probe["decision_dict"]
     traced = _cli_evaluate(VALID, tmp_path, "--trace")
     assert probe["traced"] + "\n" == traced.stdout
+    pended = _cli_evaluate(json.loads(PEND_EXAMPLE.read_text(encoding="utf-8")), tmp_path, "--trace")
+    assert json.loads(pended.stdout)["decision"] == "pend" and probe["pended"] + "\n" == pended.stdout
     refused = _cli_evaluate(INVALID, tmp_path)
     assert refused.returncode == 2
     assert probe["refused"] + "\n" == refused.stdout
