@@ -167,10 +167,11 @@ class ClientBase:
         pid = policy_id or self.policy_id
 
         def build(item: Any) -> pb.EvaluateRequest:
-            if isinstance(item, Mapping):
+            # Only items that carry the entry are rebuilt: the stream's hot path stays as it was.
+            if _carries_request_id(item):
                 facts, request_id = split_request_id(item)
                 item = Request(facts, request_id=request_id)
-            elif isinstance(item, Request) and isinstance(item.facts, Mapping):
+            elif isinstance(item, Request) and _carries_request_id(item.facts):
                 facts, request_id = split_request_id(item.facts, item.request_id)
                 item = attrs.evolve(item, facts=facts, request_id=request_id)
             return _wire.item_request(
@@ -233,14 +234,18 @@ class ClientBase:
         )
 
 
+def _carries_request_id(item: Any) -> bool:
+    return isinstance(item, Mapping) and REQUEST_ID_KEY in item
+
+
 def split_request_id(item: Mapping[str, Any], request_id: str = "") -> tuple[Mapping[str, Any], str]:
     """The facts of a request mapping without its ``request_id`` entry, and the id: the
     entry's, or ``request_id`` when it has none (None counts as none). The id is text, and
     an id given both ways must be the same; otherwise TypeError, which evaluate_many turns
     into the item's error result, as for any item that is not a request."""
-    given = item.get(REQUEST_ID_KEY)
     if REQUEST_ID_KEY not in item:
         return item, request_id
+    given = item[REQUEST_ID_KEY]
     facts = {name: value for name, value in item.items() if name != REQUEST_ID_KEY}
     if given is None:
         return facts, request_id
