@@ -132,7 +132,7 @@ def test_new_version_lint_and_lock_workflow(capsys: pytest.CaptureFixture[str], 
     doc["semver_reasoning"] = "PATCH: an annual review with no change to the criteria."
     new_file.write_text(dump_version(doc))
     code, out, _ = _run(capsys, "lint", "--policies", str(root))
-    assert code == 0 and "1 warnings" in out, out
+    assert code == 0 and "1 warning" in out and "1 warnings" not in out, out
     code, out, _ = _run(capsys, "lock", "--policies", str(root))
     assert code == 0 and "locked XX.DEMO.7/2025-02-01.yaml" in out
     assert "provenance: published" in new_file.read_text()
@@ -192,3 +192,9 @@ def test_bad_paths_and_files_are_messages_not_tracebacks(
     code, _, err = _run(capsys, *args)
     assert code == 1
     assert err.startswith("rxpolicy: ") and "Traceback" not in err
+
+
+def test_counts_are_worded_in_the_singular_for_one() -> None:
+    from rxpolicy.server.cli.common import counted
+
+    assert [counted(n, "problem") for n in (0, 1, 2)] == ["0 problems", "1 problem", "2 problems"]

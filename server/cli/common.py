@@ -70,3 +70,8 @@ def read_structured(path: str) -> Any:
 
 def to_json(value: Any) -> str:
     return json_text(value)
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless there is exactly one ("1 problem", "2 problems")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..analysis.lint import lint_root
 from ..engine.store import packaged_root
+from .common import counted
 from .workspace import add_policies_option
 
 
@@ -37,6 +38,6 @@ def run_lint(args: argparse.Namespace) -> int:
         print(f"warning: {warning}")
     for problem in report.problems:
         print(f"error: {problem}")
-    warned = f", {len(report.warnings)} warnings" if report.warnings else ""
-    print(f"{report.checked} versions checked, {len(report.problems)} problems{warned}")
+    warned = f", {counted(len(report.warnings), 'warning')}" if report.warnings else ""
+    print(f"{counted(report.checked, 'version')} checked, {counted(len(report.problems), 'problem')}{warned}")
     return 1 if report.problems else 0
