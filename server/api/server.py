@@ -29,11 +29,10 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from ..engine.errors import PolicyLoadError
 from ..engine.store import VersionStore
-from . import policy_set
+from . import policy_set, reflection
 from .admission import Admission, Limits
 from .auth import TokenCheck
 from .config import DEFAULT_PORT, DEFAULTS, MiB, ServeConfig, TlsConfig, TlsError
@@ -110,9 +109,7 @@ class PolicyServer:
         self.server.add_generic_rpc_handlers((generic_handler(self.servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if config.reflection:
-            reflection.enable_server_reflection(
-                (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-            )
+            reflection.enable((SERVICE_NAME, health.SERVICE_NAME), self.server)
         address = f"{config.host}:{config.port}"
         credentials = config.tls.credentials() if config.tls is not None else None
         try:
