@@ -19,7 +19,9 @@ from typing import Any
 from .reflection import OPEN_METHODS as REFLECTION_METHODS
 
 TOKENS_ENV = "RXPOLICY_TOKENS"
-HEALTH_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
+HEALTH_METHODS = frozenset(
+    {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", "/grpc.health.v1.Health/List"}
+)
 OPEN_METHODS = HEALTH_METHODS | REFLECTION_METHODS
 DENIED = "missing or invalid bearer token (send metadata 'authorization: Bearer <token>')"
 

@@ -261,11 +261,9 @@ class PolicyServicer:
                     # A long batch must not starve other callers on this event loop.
                     await asyncio.sleep(0)
                 results += [self._result(store, r, log) for r in batch.requests[start : start + STREAM_SLICE]]
-            kept = sizing.fitted(results)
-            for i in range(kept, len(results)):  # over 4 MiB: sent again by the caller (sizing.py)
-                results[i] = sizing.too_large(results[i].request_id)
-                log[i]["delivered"] = False
             response = pb.EvaluateStreamResponse(results=results)
+            if response.ByteSize() > sizing.MAX_RESPONSE_BYTES:
+                sizing.withhold_overflow(response, log)
         return response
 
     def _oversized(self, count: int, log: list[dict[str, Any]]) -> pb.EvaluateResult:
