@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -167,8 +168,10 @@ def test_reflection_answers_both_versions_without_a_token(channel: grpc.Channel,
     asks = [
         reflection_pb2.ServerReflectionRequest(list_services=""),
         reflection_pb2.ServerReflectionRequest(file_containing_symbol="rxpolicy.v1.PolicyService"),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol="grpc.reflection.v1.ServerReflection"),
     ]
-    listed, found = list(call(iter(asks), timeout=30))
+    listed, found, itself = list(call(iter(asks), timeout=30))
+    assert itself.file_descriptor_response.file_descriptor_proto, itself
     names = {s.name for s in listed.list_services_response.service}
     assert {
         "rxpolicy.v1.PolicyService",
@@ -324,7 +327,20 @@ def test_ascii_spaces_around_a_term_are_still_read(channel: grpc.Channel) -> Non
 # ------------------------------------------------------------------ stream sizing
 
 
-def test_a_full_traced_batch_is_readable_by_a_default_client(channel: grpc.Channel) -> None:
+def _until(condition: Any, limit_s: float = 60.0) -> bool:
+    """Whether ``condition()`` came true within a bound (the decision log is written by a
+    thread): a guard against hangs, not a timed assertion."""
+    end = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_full_traced_batch_is_readable_by_a_default_client(
+    channel: grpc.Channel, server: ServerProcess
+) -> None:
     """1,000 traced requests answer with about 5 MB: the default channel (4 MiB) reads the
     response; the results that fit are decisions, the rest say to send them again."""
     stub = policy_service_pb2_grpc.PolicyServiceStub(channel)
@@ -352,6 +368,18 @@ def test_a_full_traced_batch_is_readable_by_a_default_client(channel: grpc.Chann
         stub.EvaluateStream(iter([pb.EvaluateStreamRequest(requests=again)]), timeout=120, metadata=AUTH)
     )
     assert all(r.WhichOneof("result") == "decision" for r in second.results)
+    # The decision log says which were decided but never reached the caller.
+    withheld_ids = {f"r{i}" for i in range(decided, 1000)}
+
+    def undelivered() -> set[str]:
+        return {
+            r["request_id"]
+            for r in server.decisions()
+            if str(r.get("request_id", "")).startswith("r") and r.get("delivered") is False
+        }
+
+    assert _until(lambda: len(undelivered()) >= len(withheld_ids))
+    assert undelivered() == withheld_ids
 
 
 def test_an_untraced_full_batch_is_sent_whole(channel: grpc.Channel) -> None:
