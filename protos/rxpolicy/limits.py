@@ -3,8 +3,9 @@ client that keeps within them (pure Python: no grpc, no protobuf)."""
 
 from __future__ import annotations
 
-# Requests in one EvaluateStream message: bounds the response (about 5 KB a decision with
-# its trace: 5 MB) well below the send limit. A larger message gets one error result.
+# Requests in one EvaluateStream message: bounds the work of one message. A larger message
+# gets one error result. (With traces, about 5 KB a decision: 1,000 of them pass
+# MAX_STREAM_RESPONSE_BYTES, and the results past it are sent back as error results.)
 MAX_STREAM_BATCH = 1000
 # Bytes of one EvaluateStreamResponse: what a gRPC client reads by default (4 MiB), so
 # grpcurl, buf curl and other languages' default channels can read every answer. Results

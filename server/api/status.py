@@ -71,6 +71,8 @@ def reason_of(exc: InvalidRequest | NotFound) -> str:
 def _container(facts: facts_pb2.Facts, name: str) -> str | None:
     """Where the request sent fact ``name`` (None: a typed field); a fact it did not
     send is pointed to where it belongs (its typed field, else ``values``)."""
+    # Named booleans: the generated stubs leave a map's ``in`` untyped, which mypy would
+    # carry into the return type.
     sent_in_values: bool = name in facts.values
     if sent_in_values:
         return paths.VALUES
