@@ -186,6 +186,13 @@ def test_health_needs_no_token_and_the_service_does(channel: grpc.Channel) -> No
     for service in ("", "rxpolicy.v1.PolicyService"):
         reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=30)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    listing = channel.unary_unary(
+        "/grpc.health.v1.Health/List",
+        request_serializer=health_pb2.HealthListRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthListResponse.FromString,
+    )
+    statuses = listing(health_pb2.HealthListRequest(), timeout=30).statuses
+    assert statuses["rxpolicy.v1.PolicyService"].status == health_pb2.HealthCheckResponse.SERVING
     stub = policy_service_pb2_grpc.PolicyServiceStub(channel)
     with pytest.raises(grpc.RpcError) as info:
         stub.ListVersions(pb.ListVersionsRequest(), timeout=30)
