@@ -12,8 +12,10 @@ results read the same as the engine's):
     <field>                            any other request field: as_known_on, version, request_id
     request                            the request as a whole (an undecodable message, "N more")
 
-``<item>`` is the position inside a list fact, in the request's own shape: ``[0]``,
-``[1][2]``, ``[0].tablets``. Names in brackets are JSON strings (any text a caller sent).
+``<item>`` is the position inside a list fact as the fact reads (``[0]``, ``[1][2]``,
+``[0].tablets``), without the wrapper messages' own field names (``days``, ``agents``,
+``lines``): the same for a typed field, a typed value and a JSON list, and the position
+the engine names. Names in brackets are JSON strings (any text a caller sent).
 """
 
 from __future__ import annotations
