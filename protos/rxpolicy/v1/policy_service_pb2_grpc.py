@@ -95,7 +95,7 @@ class PolicyServiceServicer:
         with its request id. A bad request yields an error result for that request and
         the stream goes on. A response is at most 4 MiB (what a default gRPC client reads):
         the results past that are error results with reason RESPONSE_TOO_LARGE, to send
-        again in a smaller message (about 800 requests with traces fit).
+        again in a smaller message (about 850 CP.PHAR.431 requests with traces fit).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,7 +52,7 @@ class PolicyServiceStub:
     with its request id. A bad request yields an error result for that request and
     the stream goes on. A response is at most 4 MiB (what a default gRPC client reads):
     the results past that are error results with reason RESPONSE_TOO_LARGE, to send
-    again in a smaller message (about 800 requests with traces fit).
+    again in a smaller message (about 850 CP.PHAR.431 requests with traces fit).
     """
     ListVersions: _grpc.UnaryUnaryMultiCallable[_policy_service_pb2.ListVersionsRequest, _policy_service_pb2.ListVersionsResponse]
     """Every version of a policy, oldest first."""
@@ -83,7 +83,7 @@ class PolicyServiceAsyncStub(PolicyServiceStub):
     with its request id. A bad request yields an error result for that request and
     the stream goes on. A response is at most 4 MiB (what a default gRPC client reads):
     the results past that are error results with reason RESPONSE_TOO_LARGE, to send
-    again in a smaller message (about 800 requests with traces fit).
+    again in a smaller message (about 850 CP.PHAR.431 requests with traces fit).
     """
     ListVersions: _aio.UnaryUnaryMultiCallable[_policy_service_pb2.ListVersionsRequest, _policy_service_pb2.ListVersionsResponse]  # type: ignore[assignment]
     """Every version of a policy, oldest first."""
@@ -123,7 +123,7 @@ class PolicyServiceServicer(metaclass=_abc_1.ABCMeta):
         with its request id. A bad request yields an error result for that request and
         the stream goes on. A response is at most 4 MiB (what a default gRPC client reads):
         the results past that are error results with reason RESPONSE_TOO_LARGE, to send
-        again in a smaller message (about 800 requests with traces fit).
+        again in a smaller message (about 850 CP.PHAR.431 requests with traces fit).
         """
 
     @_abc_1.abstractmethod
