@@ -21,6 +21,7 @@ import grpc
 from google.protobuf import struct_pb2
 from rxpolicy.decisions import INVALID_ARGUMENT
 from rxpolicy.limits import INT64_MAX, INT64_MIN
+from rxpolicy.paths import field_of
 from rxpolicy.v1 import decision_pb2, facts_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
@@ -37,7 +38,7 @@ from .results import (
     VersionRef,
 )
 
-_INT32 = (-(2**31), 2**31 - 1)  # a dose day's tablets and strength (Dose)
+_DOSE_INT = (INT64_MIN, INT64_MAX)  # a dose day's tablets and strength (Dose: int64)
 _DOSE_KEYS = frozenset({"tablets", "strength_mg"})
 
 
@@ -71,7 +72,7 @@ def _dose_days(value: Any) -> list[facts_pb2.Dose] | None:
         day = facts_pb2.Dose()
         for key in ("tablets", "strength_mg"):
             if item.get(key) is not None:
-                number = _as_int(item[key], *_INT32)
+                number = _as_int(item[key], *_DOSE_INT)
                 if number is None:
                     return None
                 setattr(day, key, number)
@@ -315,7 +316,10 @@ def result(r: pb.EvaluateResult) -> Decision | ErrorResult:
         request_id=r.request_id,
         code=_code(e.code),
         message=e.message,
-        violations=tuple(FieldViolation(v.field, v.description) for v in e.field_violations),
+        violations=tuple(
+            FieldViolation(field_of(v.field), v.description, v.field) for v in e.field_violations
+        ),
+        reason=e.reason,
     )
 
 

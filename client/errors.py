@@ -6,29 +6,43 @@ from typing import Any
 
 import grpc
 
-from ._status import field_violations
+from ._status import StatusDetails, status_details
 from .results import FieldViolation, error_json, json_text
 
 
 class PolicyClientError(Exception):
-    """A call to the policy service failed; ``code`` is the gRPC status code."""
+    """A call to the policy service failed; ``code`` is the gRPC status code. ``reason``
+    and ``domain`` are the server's google.rpc.ErrorInfo (a stable reason such as
+    INVALID_FACT or UNKNOWN_VERSION in domain ``rxpolicy.v1``), empty when it sent none."""
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    def __init__(self, code: grpc.StatusCode, details: str, info: StatusDetails | None = None) -> None:
         super().__init__(f"{code.name}: {details}")
         self.code = code
         self.details = details
+        info = info or StatusDetails()
+        self.reason = info.reason
+        self.domain = info.domain
+        self.metadata = dict(info.metadata)
 
 
 class InvalidRequestError(PolicyClientError):
-    """INVALID_ARGUMENT: the request is not valid input; ``violations`` name the fields."""
+    """INVALID_ARGUMENT: the request is not valid input; ``violations`` name the fields
+    (``fields``: the facts or request fields, as in process; ``paths``: where in the
+    request, ``facts.doses[0].tablets``)."""
 
-    def __init__(self, details: str, violations: tuple[FieldViolation, ...]) -> None:
-        super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details)
+    def __init__(
+        self, details: str, violations: tuple[FieldViolation, ...], info: StatusDetails | None = None
+    ) -> None:
+        super().__init__(grpc.StatusCode.INVALID_ARGUMENT, details, info)
         self.violations = violations
 
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(v.field for v in self.violations)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(v.path or v.field for v in self.violations)
 
     def to_dict(self) -> dict[str, Any]:
         return error_json(self.code.name, self.violations)
@@ -88,9 +102,10 @@ _BY_CODE: dict[grpc.StatusCode, type[PolicyClientError]] = {
 
 
 def from_status(code: grpc.StatusCode, details: str, trailing_metadata: Any = ()) -> PolicyClientError:
+    info = status_details(trailing_metadata)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidRequestError(details, field_violations(trailing_metadata))
-    return _BY_CODE.get(code, PolicyClientError)(code, details)
+        return InvalidRequestError(details, info.violations, info)
+    return _BY_CODE.get(code, PolicyClientError)(code, details, info)
 
 
 def from_rpc_error(error: grpc.RpcError) -> PolicyClientError:

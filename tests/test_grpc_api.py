@@ -82,7 +82,11 @@ def test_invalid_argument_carries_bad_request_violations(channel: Any) -> None:
     assert status is not None
     bad = error_details_pb2.BadRequest()
     assert status.details[0].Unpack(bad)
-    assert {v.field for v in bad.field_violations} == {"diagnosis", "request_type"}
+    # The request's own paths (docs: "Errors"), and a stable reason to switch on.
+    assert {v.field for v in bad.field_violations} == {"facts.diagnosis", "facts.request_type"}
+    info_detail = error_details_pb2.ErrorInfo()
+    assert status.details[1].Unpack(info_detail)
+    assert (info_detail.reason, info_detail.domain) == ("INVALID_FACT", "rxpolicy.v1")
     assert "Traceback" not in info.value.details()
 
 
@@ -178,7 +182,8 @@ def test_stream_bad_item_gets_error_and_stream_goes_on(channel: Any) -> None:
     assert [r.request_id for r in results] == ["good", "bad", "lost", "good"]
     assert [r.WhichOneof("result") for r in results] == ["decision", "error", "error", "decision"]
     assert results[1].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-    assert results[1].error.field_violations[0].field == "service_date"
+    assert results[1].error.field_violations[0].field == "facts.service_date"
+    assert (results[1].error.reason, results[2].error.reason) == ("INVALID_FACT", "UNKNOWN_POLICY")
     assert results[2].error.code == grpc.StatusCode.NOT_FOUND.value[0]
 
 

@@ -111,7 +111,7 @@ def test_malformed_requests_through_the_client(client: PolicyClient, request: di
 
 
 texts = st.text(max_size=40) | st.sampled_from(["", "2025-06-02", "2019-07-16", "medicaid", "initial"])
-int32s = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # every whole-number field is int64
 
 
 @st.composite
@@ -134,7 +134,7 @@ def fact_values(draw: Any) -> facts_pb2.FactValue:
     elif kind == "doses":
         value.doses.SetInParent()
         for tablets, strength in draw(
-            st.lists(st.tuples(int32s | st.none(), int32s | st.none()), max_size=8)
+            st.lists(st.tuples(int64s | st.none(), int64s | st.none()), max_size=8)
         ):
             day = value.doses.days.add()
             if tablets is not None:
@@ -174,7 +174,7 @@ def raw_requests(draw: Any) -> pb.EvaluateRequest:
         elif name == "doses":
             facts.doses.SetInParent()
             for tablets, strength in draw(
-                st.lists(st.tuples(int32s | st.none(), int32s | st.none()), max_size=10)
+                st.lists(st.tuples(int64s | st.none(), int64s | st.none()), max_size=10)
             ):
                 day = facts.doses.days.add()
                 if tablets is not None:
@@ -183,8 +183,8 @@ def raw_requests(draw: Any) -> pb.EvaluateRequest:
                     day.strength_mg = strength
         elif field.type == field.TYPE_STRING:
             setattr(facts, name, draw(texts))
-        elif field.type == field.TYPE_INT32:
-            setattr(facts, name, draw(int32s))
+        elif field.type == field.TYPE_INT64:
+            setattr(facts, name, draw(int64s))
         else:
             setattr(facts, name, draw(st.booleans()))
     request = pb.EvaluateRequest(

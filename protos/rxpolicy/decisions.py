@@ -85,10 +85,13 @@ class TraceNode:
 
 @attrs.frozen
 class FieldViolation:
-    """One problem with one field of a request (the shape of google.rpc.BadRequest)."""
+    """One problem with one field of a request (the shape of google.rpc.BadRequest).
+    ``field`` is the fact or request field, as the engine names it; ``path`` is where in
+    a gRPC request it was (rxpolicy.paths: ``facts.doses[0].tablets``), empty in process."""
 
     field: str
     description: str
+    path: str = ""
 
 
 @attrs.frozen
@@ -131,6 +134,9 @@ class ErrorResult:
     code: str
     message: str
     violations: tuple[FieldViolation, ...] = ()
+    # The server's stable google.rpc.ErrorInfo reason (INVALID_FACT, UNKNOWN_VERSION, ...);
+    # empty in process.
+    reason: str = ""
 
     ok: ClassVar[bool] = False
 

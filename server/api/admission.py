@@ -133,7 +133,7 @@ class Admission(grpc.aio.ServerInterceptor):
             event("call refused: no valid bearer token", 30, method=method)
             return refusal(grpc.StatusCode.UNAUTHENTICATED, DENIED)
         if not method.startswith(self._prefix):
-            return handler  # reflection: cheap, unlimited
+            return handler  # another service of this server, if one is added: not limited here
         self._last_call = self._loop.time()
         if self._refusing is not None:
             return refusal(grpc.StatusCode.UNAVAILABLE, self._refusing)

@@ -3,7 +3,9 @@ refuses a call without a valid token before reading any of its messages).
 
 Calls without ``authorization: Bearer <token>`` naming one of the configured tokens
 get UNAUTHENTICATED. Health checks stay open, so load balancers and orchestrators
-can probe a server without holding a token.
+(grpc_health_probe, Kubernetes' gRPC probes) can probe a server without holding a token;
+so does server reflection (reflection.py), which serves the public contract's descriptors
+only, so grpcurl and buf curl reach health without one.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .reflection import OPEN_METHODS as REFLECTION_METHODS
+
 TOKENS_ENV = "RXPOLICY_TOKENS"
-OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
+HEALTH_METHODS = frozenset(
+    {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", "/grpc.health.v1.Health/List"}
+)
+OPEN_METHODS = HEALTH_METHODS | REFLECTION_METHODS
 DENIED = "missing or invalid bearer token (send metadata 'authorization: Bearer <token>')"
 
 

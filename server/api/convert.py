@@ -19,6 +19,7 @@ from rxpolicy.v1 import decision_pb2, facts_pb2, version_pb2
 
 from ..engine.decision import Citation, Decision, TraceNode
 from ..engine.errors import FieldViolation, InvalidRequest
+from ..engine.facts import parse_date
 from ..engine.model import Group, Leaf, Node, PolicyVersion
 
 OTHER_FACTS = "other_facts"
@@ -101,13 +102,15 @@ def facts_mapping(facts: facts_pb2.Facts) -> dict[str, Any]:
         else:
             out[field.name] = _MESSAGE_FACTS[field.message_type.full_name](value)
     clashes: list[FieldViolation] = []
-    for name, typed in facts.values.items():
+    # Map fields come in no fixed order: sorted, so the same request gets its violations
+    # in the same order every time.
+    for name, typed in sorted(facts.values.items()):
         if name in out:
             clashes.append(FieldViolation(name, f"is set both as a field and in {VALUES}; send it once"))
         elif (python := fact_value_to_python(typed)) is not None:
             out[name] = python
     if other is not None:
-        for name, raw in other.fields.items():
+        for name, raw in sorted(other.fields.items()):
             if name in out or name in facts.values:
                 clashes.append(
                     FieldViolation(name, f"is set both in {OTHER_FACTS} and as a typed value; send it once")
@@ -120,10 +123,12 @@ def facts_mapping(facts: facts_pb2.Facts) -> dict[str, Any]:
 
 
 def parse_request_date(field: str, text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest([FieldViolation(field, "must be a date in the form YYYY-MM-DD")]) from None
+    """A request field's date, in the grammar of every date of a request (the engine's)."""
+    day, problem = parse_date(field, text)
+    if day is None:
+        assert problem is not None
+        raise InvalidRequest([problem])
+    return day
 
 
 # ------------------------------------------------------------------ values

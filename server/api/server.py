@@ -28,12 +28,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
 
 from ..engine.errors import PolicyLoadError
 from ..engine.store import VersionStore
-from . import policy_set
+from . import health, policy_set, reflection
 from .admission import Admission, Limits
 from .auth import TokenCheck
 from .config import DEFAULT_PORT, DEFAULTS, MiB, ServeConfig, TlsConfig, TlsError
@@ -98,7 +97,7 @@ class PolicyServer:
         self.decision_log = DecisionLog.open(
             config.decision_log, capacity=config.decision_log_buffer, on_pressure=self._log_pressure
         )
-        self.health = health.aio.HealthServicer()
+        self.health = health.Health()
         self.servicer = PolicyServicer(store, self.decision_log)
         self.admission = Admission(
             SERVICE_NAME,
@@ -108,11 +107,9 @@ class PolicyServer:
         )
         self.server = new_aio_server(config, interceptors=[self.admission])
         self.server.add_generic_rpc_handlers((generic_handler(self.servicer),))
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.server.add_generic_rpc_handlers((self.health.handler(),))
         if config.reflection:
-            reflection.enable_server_reflection(
-                (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-            )
+            reflection.enable((SERVICE_NAME, health.SERVICE_NAME), self.server)
         address = f"{config.host}:{config.port}"
         credentials = config.tls.credentials() if config.tls is not None else None
         try:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import message_factory
 from google.protobuf.message import DecodeError, Message
-from rxpolicy import limits
+from rxpolicy import limits, paths
 from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
@@ -30,7 +30,7 @@ from ..analysis.diff.document import DiffDocument, diff_document
 from ..engine.decision import Decision
 from ..engine.errors import FieldViolation, InvalidRequest, NotFound
 from ..engine.store import VersionStore
-from . import convert, status
+from . import convert, sizing, status
 from .admission import CallEnded
 from .diff_process import DiffFailed, DiffJob, DiffTimeout, run_semantic_diff
 from .logs import DecisionLog, event
@@ -145,17 +145,22 @@ class PolicyServicer:
             as_known_on = convert.parse_request_date("as_known_on", request.as_known_on)
         policy_id = request.policy_id or None
         version = store.resolve(request.version, policy_id) if request.HasField("version") else None
-        return store.decide(
-            convert.facts_mapping(request.facts),
-            policy_id=policy_id,
-            as_known_on=as_known_on,
-            with_trace=request.include_trace,
-            version=version,
-        )
+        try:
+            return store.decide(
+                convert.facts_mapping(request.facts),
+                policy_id=policy_id,
+                as_known_on=as_known_on,
+                with_trace=request.include_trace,
+                version=version,
+            )
+        except InvalidRequest as exc:
+            # The engine names facts; the caller is told where in the request each was sent.
+            raise status.on_the_wire(exc, request.facts) from None
 
     def _loggable_fields(self, violations: tuple[FieldViolation, ...]) -> list[str]:
         # An unknown fact's name is the caller's text; it might be anything, so not logged.
-        return [v.field if v.field in self._known_fields else "(unknown field)" for v in violations]
+        names = (paths.field_of(v.field) for v in violations)
+        return [name if name in self._known_fields else "(unknown field)" for name in names]
 
     def _decide_logged(
         self, store: VersionStore, request: pb.EvaluateRequest, rid: str, log: list[dict[str, Any]]
@@ -184,7 +189,7 @@ class PolicyServicer:
         except InvalidRequest as exc:
             return pb.EvaluateResult(request_id=rid, error=status.request_error(exc))
         except NotFound as exc:
-            return pb.EvaluateResult(request_id=rid, error=status.not_found_error(str(exc)))
+            return pb.EvaluateResult(request_id=rid, error=status.not_found_error(exc))
         except Exception:
             event("internal error deciding a stream item", 40, request_id=rid, exc_info=True)
             log.append(DecisionLog.error_record(rid, "INTERNAL"))
@@ -257,6 +262,8 @@ class PolicyServicer:
                     await asyncio.sleep(0)
                 results += [self._result(store, r, log) for r in batch.requests[start : start + STREAM_SLICE]]
             response = pb.EvaluateStreamResponse(results=results)
+            if response.ByteSize() > sizing.MAX_RESPONSE_BYTES:
+                sizing.withhold_overflow(response, log)
         return response
 
     def _oversized(self, count: int, log: list[dict[str, Any]]) -> pb.EvaluateResult:
@@ -407,11 +414,12 @@ def guarded(
             except (asyncio.CancelledError, grpc.aio.AbortError, _CallOver):
                 raise
             except InvalidRequest as exc:
-                s = status.invalid_argument(exc.violations)
+                s = status.invalid_argument(exc)
                 await _abort(context, s.code, s.details, s.trailing_metadata)
                 raise
             except NotFound as exc:
-                await _abort(context, grpc.StatusCode.NOT_FOUND, status.clip(str(exc)))
+                s = status.not_found(exc)
+                await _abort(context, s.code, s.details, s.trailing_metadata)
                 raise
             except Exception:
                 if context.done():

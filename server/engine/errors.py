@@ -26,6 +26,14 @@ class NotFound(RxPolicyError):
     """An unknown policy or version was asked for."""
 
 
+class UnknownPolicy(NotFound):
+    """No such policy is loaded (or several are and the call named none)."""
+
+
+class UnknownVersion(NotFound):
+    """No such version of the policy, or none in force on the date asked for."""
+
+
 @attrs.frozen
 class PolicyFileError:
     """One problem in a policy-version file: which file, where in it, and why."""

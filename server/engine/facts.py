@@ -24,7 +24,9 @@ from .model import FactSpec, PolicyVersion
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
 MAX_TABLETS_PER_DOSE = 100
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only (\d would take any script's); the one date grammar of every request
+# field (service_date, as_known_on, in_force_on, a version given by date).
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_AGENTS_PER_LINE = 20
 
 Facts = dict[str, Any]
@@ -36,8 +38,9 @@ def parse_date(field: str, raw: Any) -> tuple[dt.date | None, FieldViolation | N
     if isinstance(raw, dt.date):
         value = raw
     elif isinstance(raw, str):
-        # date.fromisoformat also takes 20250602 and 2025-W23-1; a request says YYYY-MM-DD.
-        text = raw.strip()
+        # date.fromisoformat also takes 20250602 and 2025-W23-1; a request says YYYY-MM-DD
+        # (spaces around it tolerated, no other white space).
+        text = raw.strip(" ")
         try:
             if not _ISO_DATE.fullmatch(text):
                 raise ValueError(text)
@@ -52,14 +55,31 @@ def parse_date(field: str, raw: Any) -> tuple[dt.date | None, FieldViolation | N
 
 
 def _type_name(value: Any) -> str:
+    """What a value is, in the request's words (never a Python type name: the caller may
+    not be writing Python)."""
     return {
+        type(None): "null",
         bool: "true/false",
         int: "a number",
         float: "a number",
         str: "text",
         list: "a list",
+        tuple: "a list",
         dict: "a mapping",
-    }.get(type(value), type(value).__name__)
+    }.get(type(value), "a value of another kind")
+
+
+def _unprintable(text: str) -> str | None:
+    """Why a term cannot be read as written: a control, format or non-ASCII space
+    character anywhere in it. Such a term is refused, not stripped, so what was decided
+    is what was sent."""
+    if text.isprintable():  # false for Unicode's Other and Separator classes, except " "
+        return None
+    bad = next(ch for ch in text if not ch.isprintable())
+    return (
+        f"contains the character U+{ord(bad):04X} (a control or non-ASCII space character); "
+        "send the term alone"
+    )
 
 
 def _integer(raw: Any) -> int | None:
@@ -84,7 +104,10 @@ class _Normaliser:
         if not isinstance(raw, str):
             self.bad(field, f"must be one of {', '.join(spec.values)}; got {_type_name(raw)}")
             return None
-        low = raw.strip().lower()
+        if (problem := _unprintable(raw)) is not None:
+            self.bad(field, problem)
+            return None
+        low = raw.strip(" ").lower()
         if low in spec.values:
             return low
         alias = spec.aliases.get(low)
@@ -97,7 +120,10 @@ class _Normaliser:
         if not isinstance(raw, str):
             self.bad(field, f"{where} must be an agent term, got {_type_name(raw)}")
             return None
-        term = self.version.agent_index.get(raw.strip().lower())
+        if (problem := _unprintable(raw)) is not None:
+            self.bad(field, f"{where} {problem}")
+            return None
+        term = self.version.agent_index.get(raw.strip(" ").lower())
         if term is None:
             self.bad(field, f"{where}: '{clip(raw)}' is not a known agent term or brand name")
         return term
@@ -150,7 +176,7 @@ class _Normaliser:
             return None
         terms = []
         for i, item in enumerate(raw):
-            if isinstance(item, str) and item.strip().lower() in self.version.self_names:
+            if isinstance(item, str) and item.strip(" ").lower() in self.version.self_names:
                 continue  # the requested drug itself is never part of its combination
             term = self.agent(name, f"{name}[{i}]", item)
             if term is not None:
@@ -175,7 +201,7 @@ class _Normaliser:
                 continue
             terms = []
             for j, item in enumerate(line):
-                if isinstance(item, str) and item.strip().lower() in self.version.self_names:
+                if isinstance(item, str) and item.strip(" ").lower() in self.version.self_names:
                     continue
                 term = self.agent(name, f"{name}[{i}][{j}]", item)
                 if term is not None:

@@ -24,7 +24,14 @@ import semver
 
 from .corrections import check_correction_order, originals, records_known_on, resolve_corrections
 from .decision import Decision
-from .errors import FieldViolation, InvalidRequest, NotFound, PolicyFileError, PolicyLoadError
+from .errors import (
+    FieldViolation,
+    InvalidRequest,
+    PolicyFileError,
+    PolicyLoadError,
+    UnknownPolicy,
+    UnknownVersion,
+)
 from .evaluate import CompiledVersion
 from .facts import capped, clip, parse_date, violations
 from .loading import SERVICE_DATE, iter_version_files, load_version_file
@@ -125,7 +132,7 @@ class VersionStore:
         self._compiled = {pid: self._known_on(cs, None) for pid, cs in self._records.items()}
         self._dates = {pid: [c.version.effective for c in cs] for pid, cs in self._compiled.items()}
         if default_policy is not None and default_policy not in self._compiled:
-            raise NotFound(
+            raise UnknownPolicy(
                 f"the default policy {clip(default_policy)!r} is not loaded "
                 f"(loaded: {', '.join(self.policy_ids)})"
             )
@@ -181,7 +188,7 @@ class VersionStore:
         if self._default is not None:
             return self._default
         if len(self._compiled) != 1:
-            raise NotFound(
+            raise UnknownPolicy(
                 f"several policies are loaded ({', '.join(self.policy_ids)}); name one, "
                 "or choose a default policy"
             )
@@ -192,7 +199,7 @@ class VersionStore:
         try:
             return self._compiled[pid]
         except KeyError:
-            raise NotFound(f"no policy {clip(pid)!r} (loaded: {', '.join(self.policy_ids)})") from None
+            raise UnknownPolicy(f"no policy {clip(pid)!r} (loaded: {', '.join(self.policy_ids)})") from None
 
     def versions(self, policy_id: str | None = None) -> list[PolicyVersion]:
         """One record per effective date: the one that decides today (a version's latest
@@ -207,7 +214,7 @@ class VersionStore:
     def compiled(self, version: PolicyVersion) -> CompiledVersion:
         found = self._by_hash.get(version.content_hash)
         if found is None or found.version.policy_id != version.policy_id:
-            raise NotFound(f"version {version.version} of {version.policy_id} is not in this store")
+            raise UnknownVersion(f"version {version.version} of {version.policy_id} is not in this store")
         return found
 
     def in_force(
@@ -231,17 +238,17 @@ class VersionStore:
         for c in self._records[compiled[0].version.policy_id]:
             if c.version.version == ref or c.version.content_hash == ref:
                 return c.version
-        try:
-            day = dt.date.fromisoformat(ref)
-        except ValueError:
+        # The requests' one date grammar (YYYY-MM-DD), not fromisoformat's (20250602, 2025-W23-1).
+        day, _ = parse_date("version", ref)
+        if day is None:
             known = ", ".join(c.version.version for c in compiled)
-            raise NotFound(
+            raise UnknownVersion(
                 f"no version {clip(ref)!r} of {compiled[0].version.policy_id} (known: {known}; "
                 "or give a date YYYY-MM-DD, or 'latest')"
-            ) from None
+            )
         found = self.in_force(day, policy_id)
         if found is None:
-            raise NotFound(f"no version of {compiled[0].version.policy_id} is in force on {day}")
+            raise UnknownVersion(f"no version of {compiled[0].version.policy_id} is in force on {day}")
         return found.version
 
     # ------------------------------------------------------------ deciding

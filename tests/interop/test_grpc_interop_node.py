@@ -65,7 +65,7 @@ def test_node_grpc_js_client(server: Any, node_modules: Path) -> None:
     }
     assert got["typed"] == {"outcome": "OUTCOME_APPROVE", "version": "4.5.0", "months": 6}
     assert got["error"]["name"] == "INVALID_ARGUMENT"
-    assert set(got["error"]["fields"]) == {"diagnosis", "member_age"}
+    assert set(got["error"]["fields"]) == {"facts.diagnosis", "facts.member_age"}  # request paths
     assert got["health"] == "SERVING"
     assert got["stream"] == [["s-1", "decision"], ["s-2", "error"]]
 

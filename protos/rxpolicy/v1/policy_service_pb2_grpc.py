@@ -29,9 +29,12 @@ class PolicyServiceStub:
     """Prior-authorization decisions under versioned clinical pharmacy policies.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations in the
-    status details (grpc-status-details-bin) for bad input; NOT_FOUND for an
-    unknown policy or version; UNAUTHENTICATED without a valid bearer token when
-    the server requires one.
+    status details (grpc-status-details-bin) for bad input, each `field` the request
+    path (facts.member_age, facts.doses[0].tablets, facts.values["name"], as_known_on);
+    NOT_FOUND for an unknown policy or version; both with a google.rpc.ErrorInfo
+    (domain "rxpolicy.v1", a stable reason: see RequestError.reason). UNAUTHENTICATED
+    without a valid bearer token when the server requires one (health and reflection
+    never need one).
     """
 
     def __init__(self, channel):
@@ -71,9 +74,12 @@ class PolicyServiceServicer:
     """Prior-authorization decisions under versioned clinical pharmacy policies.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations in the
-    status details (grpc-status-details-bin) for bad input; NOT_FOUND for an
-    unknown policy or version; UNAUTHENTICATED without a valid bearer token when
-    the server requires one.
+    status details (grpc-status-details-bin) for bad input, each `field` the request
+    path (facts.member_age, facts.doses[0].tablets, facts.values["name"], as_known_on);
+    NOT_FOUND for an unknown policy or version; both with a google.rpc.ErrorInfo
+    (domain "rxpolicy.v1", a stable reason: see RequestError.reason). UNAUTHENTICATED
+    without a valid bearer token when the server requires one (health and reflection
+    never need one).
     """
 
     def Evaluate(self, request, context):
@@ -87,7 +93,9 @@ class PolicyServiceServicer:
         """Decide many requests (bulk, retro-review). Each message carries a batch of
         requests; each response carries their results in the same order, every result
         with its request id. A bad request yields an error result for that request and
-        the stream goes on.
+        the stream goes on. A response is at most 4 MiB (what a default gRPC client reads):
+        the results past that are error results with reason RESPONSE_TOO_LARGE, to send
+        again in a smaller message (about 850 CP.PHAR.431 requests with traces fit).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -154,9 +162,12 @@ class PolicyService:
     """Prior-authorization decisions under versioned clinical pharmacy policies.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations in the
-    status details (grpc-status-details-bin) for bad input; NOT_FOUND for an
-    unknown policy or version; UNAUTHENTICATED without a valid bearer token when
-    the server requires one.
+    status details (grpc-status-details-bin) for bad input, each `field` the request
+    path (facts.member_age, facts.doses[0].tablets, facts.values["name"], as_known_on);
+    NOT_FOUND for an unknown policy or version; both with a google.rpc.ErrorInfo
+    (domain "rxpolicy.v1", a stable reason: see RequestError.reason). UNAUTHENTICATED
+    without a valid bearer token when the server requires one (health and reflection
+    never need one).
     """
 
     @staticmethod
