@@ -17,7 +17,7 @@ import functools
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from google.protobuf import message_factory
@@ -26,7 +26,6 @@ from rxpolicy import limits
 from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
-from ..analysis.diff.document import DiffDocument, diff_document
 from ..engine.decision import Decision
 from ..engine.errors import FieldViolation, InvalidRequest, NotFound
 from ..engine.store import VersionStore
@@ -34,6 +33,9 @@ from . import convert, status
 from .admission import CallEnded
 from .diff_process import DiffFailed, DiffJob, DiffTimeout, run_semantic_diff
 from .logs import DecisionLog, event
+
+if TYPE_CHECKING:  # the diff machinery is imported by the first diff, not at server start
+    from ..analysis.diff.document import DiffDocument
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PolicyService"].full_name
 # Initial metadata of every Evaluate, EvaluateStream, ListVersions, GetVersion and
@@ -311,6 +313,8 @@ class PolicyServicer:
             if request.semantic:
                 doc = await self._semantic_diff(store, request, fmt, context.time_remaining())
             else:
+                from ..analysis.diff.document import diff_document
+
                 work = functools.partial(
                     diff_document,
                     store,
