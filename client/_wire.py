@@ -302,18 +302,20 @@ def _trace(node: decision_pb2.TraceNode) -> TraceNode:
     )
 
 
-def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
-    approval = None
-    if d.HasField("approval"):
-        a = d.approval
-        approval = Approval(
-            a.months if a.HasField("months") else None, a.length_of_benefit, _date(a.approved_through)
-        )
-    v = d.version
-    return Decision(
-        request_id=request_id,
-        outcome=_OUTCOMES[d.outcome],
-        version=VersionRef(
+# The deciding versions seen, by their message's bytes: nearly every result names one of
+# a few, and reading one from bytes is a dict lookup instead of seven fields and two
+# date parses. Emptied when full (a long-lived client talking to many policy sets).
+_VERSION_REFS: dict[bytes, VersionRef] = {}
+_VERSION_REF_LIMIT = 1024
+
+
+def _version_ref(v: decision_pb2.VersionRef) -> VersionRef:
+    key = v.SerializeToString(deterministic=True)
+    known = _VERSION_REFS.get(key)
+    if known is None:
+        if len(_VERSION_REFS) >= _VERSION_REF_LIMIT:
+            _VERSION_REFS.clear()
+        known = _VERSION_REFS[key] = VersionRef(
             v.policy_id,
             v.version,
             dt.date.fromisoformat(v.effective),
@@ -321,7 +323,21 @@ def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
             draft=v.draft,
             recorded=dt.date.fromisoformat(v.recorded) if v.recorded else None,
             corrects=v.corrects or None,
-        ),
+        )
+    return known
+
+
+def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
+    approval = None
+    if d.HasField("approval"):
+        a = d.approval
+        approval = Approval(
+            a.months if a.HasField("months") else None, a.length_of_benefit, _date(a.approved_through)
+        )
+    return Decision(
+        request_id=request_id,
+        outcome=_OUTCOMES[d.outcome],
+        version=_version_ref(d.version),
         indication=_citation(d.indication) if d.HasField("indication") else None,
         unmet=tuple(Unmet(_citation(u.criterion), tuple(_citation(b) for b in u.because)) for u in d.unmet),
         missing=tuple(d.missing),

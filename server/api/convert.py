@@ -36,15 +36,8 @@ def _lines(value: facts_pb2.TherapyLines) -> list[list[str]]:
 
 
 def _doses(value: facts_pb2.DoseSchedule) -> list[dict[str, int]]:
-    out = []
-    for day in value.days:
-        item: dict[str, int] = {}
-        if day.HasField("tablets"):
-            item["tablets"] = day.tablets
-        if day.HasField("strength_mg"):
-            item["strength_mg"] = day.strength_mg
-        out.append(item)
-    return out
+    # ListFields: the fields a day has (tablets, strength_mg), in number order, in one call.
+    return [{field.name: number for field, number in day.ListFields()} for day in value.days]
 
 
 _MESSAGE_FACTS: dict[str, Callable[[Any], Any]] = {
