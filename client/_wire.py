@@ -122,12 +122,6 @@ def _put(values: Any, name: str, value: Any) -> bool:
     return True
 
 
-def fact_value(value: Any) -> facts_pb2.FactValue | None:
-    """``value`` as a typed FactValue, its kind read from its shape; None when it fits none."""
-    holder = facts_pb2.Facts()
-    return holder.values["value"] if _put(holder.values, "value", value) else None
-
-
 def _jsonable(value: Any) -> Any:
     """A value google.protobuf.Struct can hold (dates as ISO text, sets as lists)."""
     if value is None or isinstance(value, (bool, str)):
@@ -181,6 +175,7 @@ def _facts_message(facts: Mapping[str, Any]) -> facts_pb2.Facts:
 def _fill_facts(msg: facts_pb2.Facts, facts: Mapping[str, Any]) -> None:
     values = msg.values
     other: dict[str, Any] = {}
+    renamed = False  # a key that is not text was seen: two keys may now share a name
     for key, value in facts.items():
         if value is None:
             continue  # absent: unknown
@@ -188,8 +183,9 @@ def _fill_facts(msg: facts_pb2.Facts, facts: Mapping[str, Any]) -> None:
             name = key
         else:
             name = str(key)
-            if name in values:  # two keys with one name (1 and "1"): the last wins, whole
-                del values[name]
+            renamed = True
+        if renamed and name in values:  # two keys with one name (1 and "1"): the last wins, whole
+            del values[name]
         if not _put(values, name, value):
             other[name] = _jsonable(value)
     if other:

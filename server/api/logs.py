@@ -41,7 +41,7 @@ def _now() -> str:
     last = _last_now
     if last[0] == ms:
         return last[1]
-    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    moment = dt.datetime.fromtimestamp(ms // 1000, dt.UTC).replace(microsecond=ms % 1000 * 1000)
     text = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     _last_now = (ms, text)
     return text
