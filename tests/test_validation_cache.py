@@ -4,7 +4,10 @@ validated again; anything else (another file, another schema, a broken cache) is
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +144,25 @@ def test_an_unwritable_cache_place_still_loads(
     assert VersionStore.load(root).versions(DEMO)
     assert VersionStore.load(root).versions(DEMO)
     assert len(schema_runs) == 4  # nothing could be recorded, so each load validates
+
+
+_SERVE_PATH = """
+import sys
+from rxpolicy.server.api import server
+from rxpolicy.server.cli import build_parser
+from rxpolicy.server.engine.store import VersionStore
+build_parser("serve")
+VersionStore.load()
+heavy = ("jsonschema", "z3", "rxpolicy.server.analysis", "rxpolicy.server.retro")
+print(sorted({m.split(".")[0] if m.startswith(("jsonschema", "z3")) else m
+              for m in sys.modules if m.startswith(heavy)}))
+"""
+
+
+def test_a_warm_start_imports_no_schema_validator_solver_or_analysis(cache_home: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    run = [sys.executable, "-c", _SERVE_PATH]
+    cold = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    warm = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert "jsonschema" in cold  # the first load validates, so the test sees what it checks
+    assert warm.strip() == "[]"
