@@ -86,11 +86,27 @@ def fact_value_to_python(value: facts_pb2.FactValue) -> Any:
     return field if convert is None else convert(field)
 
 
+def _typed_values(values: Any, out: dict[str, Any]) -> None:
+    """``Facts.values`` into ``out``. fact_value_to_python, inlined: this loop runs for
+    every fact of every request."""
+    kinds = _FACT_VALUE_KINDS
+    for name, typed in values.items():
+        kind = typed.WhichOneof("kind")
+        if kind is not None:
+            convert = kinds[kind]
+            field = getattr(typed, kind)
+            out[name] = field if convert is None else convert(field)
+
+
 def facts_mapping(facts: facts_pb2.Facts) -> dict[str, Any]:
     """The request in the engine's shape: only the facts that are present."""
     out: dict[str, Any] = {}
+    fields = facts.ListFields()
+    if len(fields) == 1 and fields[0][0].name == VALUES:
+        _typed_values(facts.values, out)  # the usual request: every fact in values, no clash possible
+        return out
     other: struct_pb2.Struct | None = None
-    for field, value in facts.ListFields():
+    for field, value in fields:
         if field.name == VALUES:
             continue
         if field.message_type is None:
@@ -99,17 +115,13 @@ def facts_mapping(facts: facts_pb2.Facts) -> dict[str, Any]:
             other = value
         else:
             out[field.name] = _MESSAGE_FACTS[field.message_type.full_name](value)
-    clashes: list[FieldViolation] = []
-    kinds = _FACT_VALUE_KINDS
-    for name, typed in facts.values.items():
-        # fact_value_to_python, inlined: this loop runs for every fact of every request.
-        kind = typed.WhichOneof("kind")
-        if name in out:
-            clashes.append(FieldViolation(name, f"is set both as a field and in {VALUES}; send it once"))
-        elif kind is not None:
-            convert = kinds[kind]
-            field = getattr(typed, kind)
-            out[name] = field if convert is None else convert(field)
+    clashes = [
+        FieldViolation(name, f"is set both as a field and in {VALUES}; send it once")
+        for name in facts.values
+        if name in out
+    ]
+    if not clashes:
+        _typed_values(facts.values, out)
     if other is not None:
         for name, raw in other.fields.items():
             if name in out or name in facts.values:
