@@ -90,7 +90,9 @@ def _typed_values(values: Any, out: dict[str, Any]) -> None:
     """``Facts.values`` into ``out``. fact_value_to_python, inlined: this loop runs for
     every fact of every request."""
     kinds = _FACT_VALUE_KINDS
-    for name, typed in values.items():
+    # By key, not .items(): a map's items view is a Python generator over the C map.
+    for name in values:
+        typed = values[name]
         kind = typed.WhichOneof("kind")
         if kind is not None:
             convert = kinds[kind]
