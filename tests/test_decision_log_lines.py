@@ -39,6 +39,9 @@ def decisions(draw: st.DrawFn) -> Decision:
 def test_a_decision_line_is_the_json_of_its_record(decision: Decision, request_id: str, time: str) -> None:
     record = DecisionRecord(time, request_id, decision)
     assert record.json_line() == json.dumps(record.as_dict(), ensure_ascii=False)
+    # It reads as that mapping too (what the metrics and other readers of records see).
+    assert dict(record) == record.as_dict() and list(record) == list(record.as_dict())
+    assert record.get("error") is None and ("draft" in record) == decision.version.draft
 
 
 def _lines(path: Path) -> list[dict[str, object]]:

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
 from ..engine.decision import Decision
@@ -55,10 +55,12 @@ def _json_texts(items: Iterable[str]) -> str:
     return "[" + ", ".join(map(_json_text, items)) + "]"
 
 
-class DecisionRecord:
+class DecisionRecord(Mapping[str, Any]):
     """A decision's log record, kept as the decision itself until the writer thread
-    renders it: the event loop only notes the time and the request id. Its line is the
-    JSON of ``as_dict()``, byte for byte, written without building the dict."""
+    renders it: the event loop only notes the time and the request id. It reads as the
+    mapping ``as_dict()`` (``record["decision"]``, ``record.get("error")``), each key
+    worked out when asked; its line is the JSON of that mapping, byte for byte, written
+    without building it."""
 
     __slots__ = ("decision", "request_id", "time")
 
@@ -66,6 +68,18 @@ class DecisionRecord:
         self.time = time
         self.request_id = request_id
         self.decision = decision
+
+    def __getitem__(self, key: str) -> Any:
+        read = _RECORD_KEYS.get(key)
+        if read is None or (key == "draft" and not self.decision.version.draft):
+            raise KeyError(key)
+        return read(self)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_RECORD_KEYS if self.decision.version.draft else _UNDRAFTED_KEYS)
+
+    def __len__(self) -> int:
+        return len(_RECORD_KEYS) if self.decision.version.draft else len(_UNDRAFTED_KEYS)
 
     def as_dict(self) -> dict[str, Any]:
         d = self.decision
@@ -105,8 +119,26 @@ class DecisionRecord:
 
 _DRAFT = ', "draft": true'
 
-# One line of the decision log before it is written: a decision, or an error's dict.
-LogRecord = DecisionRecord | dict[str, Any]
+# A decision record's keys, in the order of its line, and how each is read; "draft" only
+# under a draft.
+_RECORD_KEYS: dict[str, Callable[[DecisionRecord], Any]] = {
+    "time": lambda r: r.time,
+    "request_id": lambda r: r.request_id,
+    "policy_id": lambda r: r.decision.version.policy_id,
+    "version": lambda r: r.decision.version.version,
+    "content_hash": lambda r: r.decision.version.content_hash,
+    "decision": lambda r: r.decision.outcome,
+    "indication": lambda r: r.decision.indication.cite if r.decision.indication else None,
+    "unmet": lambda r: [u.criterion.cite for u in r.decision.unmet],
+    "referral": lambda r: [c.cite for c in r.decision.referral],
+    "refer_to": lambda r: r.decision.refer_to,
+    "draft": lambda r: True,
+}
+_UNDRAFTED_KEYS = tuple(k for k in _RECORD_KEYS if k != "draft")
+
+# One line of the decision log before it is written: a decision's record, or an error's
+# dict; either reads as a mapping of the line's keys.
+LogRecord = Mapping[str, Any]
 
 
 def _json_line(record: LogRecord) -> str:
@@ -116,7 +148,7 @@ def _json_line(record: LogRecord) -> str:
 
 
 def _undelivered(record: LogRecord) -> dict[str, Any]:
-    out = record.as_dict() if isinstance(record, DecisionRecord) else dict(record)
+    out = dict(record)
     out["delivered"] = False
     return out
 
