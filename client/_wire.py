@@ -56,55 +56,71 @@ def _is_date(value: Any) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
-def _strings(value: Any) -> list[str] | None:
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        return None
-    return list(value)
+def _strings(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
 
 
-def _dose_days(value: Any) -> list[facts_pb2.Dose] | None:
+def _dose_days(value: Any) -> list[tuple[int | None, int | None]] | None:
+    """A dose schedule's days as (tablets, strength_mg), or None when ``value`` is not one."""
     if not isinstance(value, (list, tuple)):
         return None
     days = []
     for item in value:
         if not isinstance(item, Mapping) or not set(item) <= _DOSE_KEYS:
             return None
-        day = facts_pb2.Dose()
-        for key in ("tablets", "strength_mg"):
+        day: list[int | None] = [None, None]
+        for i, key in enumerate(("tablets", "strength_mg")):
             if item.get(key) is not None:
-                number = _as_int(item[key], *_DOSE_INT)
-                if number is None:
+                if (number := _as_int(item[key], *_DOSE_INT)) is None:
                     return None
-                setattr(day, key, number)
-        days.append(day)
+                day[i] = number
+        days.append((day[0], day[1]))
     return days
 
 
-def fact_value(value: Any) -> facts_pb2.FactValue | None:
-    """``value`` as a typed FactValue, its kind read from its shape; None when it fits none.
-    An empty list is an empty agent list: every list kind reads as [] on the server."""
-    out = facts_pb2.FactValue()
-    if isinstance(value, bool):
-        out.boolean = value
+def _put(values: Any, name: str, value: Any) -> bool:
+    """``value`` written into the map ``values`` under ``name`` as a typed FactValue, its
+    kind read from its shape; False (and nothing written) when it fits none. An empty list
+    is an empty agent list: every list kind reads as [] on the server.
+
+    Written in place, field by field: building a FactValue and copying it into the map
+    cost twice as much, and request building is most of the client's time a decision."""
+    kind = type(value)  # the common exact types first, then their subclasses
+    if kind is str:
+        values[name].text = value
+    elif kind is int and INT64_MIN <= value <= INT64_MAX:
+        values[name].integer = value
+    elif isinstance(value, bool):
+        values[name].boolean = value
     elif isinstance(value, str):
-        out.text = value
+        values[name].text = value
     elif _is_date(value):
-        out.text = value.isoformat()
-    elif isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
-        out.integer = value  # a float stays a float (other_facts), as it is in process
-    elif (agents := _strings(value)) is not None:
-        out.agents.SetInParent()  # present even when empty: prescribed alone is not unknown
-        out.agents.agents.extend(agents)
-    elif isinstance(value, (list, tuple)) and all(_strings(line) is not None for line in value):
-        out.therapy_lines.SetInParent()
+        values[name].text = value.isoformat()
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            return False  # a float stays a float (other_facts), as it is in process; so does this
+        values[name].integer = value
+    elif _strings(value):
+        agents = values[name].agents
+        agents.SetInParent()  # present even when empty: prescribed alone is not unknown
+        agents.agents.extend(value)
+    elif isinstance(value, (list, tuple)) and all(_strings(line) for line in value):
+        lines = values[name].therapy_lines
+        lines.SetInParent()
         for line in value:
-            out.therapy_lines.lines.add().agents.extend(line)
+            lines.lines.add().agents.extend(line)
     elif (days := _dose_days(value)) is not None:
-        out.doses.SetInParent()
-        out.doses.days.extend(days)
+        schedule = values[name].doses
+        schedule.SetInParent()
+        for tablets, strength in days:
+            day = schedule.days.add()
+            if tablets is not None:
+                day.tablets = tablets
+            if strength is not None:
+                day.strength_mg = strength
     else:
-        return None
-    return out
+        return False
+    return True
 
 
 def _jsonable(value: Any) -> Any:
@@ -153,19 +169,28 @@ def facts_message(facts: Mapping[str, Any]) -> facts_pb2.Facts:
 
 def _facts_message(facts: Mapping[str, Any]) -> facts_pb2.Facts:
     msg = facts_pb2.Facts()
+    _fill_facts(msg, facts)
+    return msg
+
+
+def _fill_facts(msg: facts_pb2.Facts, facts: Mapping[str, Any]) -> None:
+    values = msg.values
     other: dict[str, Any] = {}
+    renamed = False  # a key that is not text was seen: two keys may now share a name
     for key, value in facts.items():
-        name = str(key)
         if value is None:
             continue  # absent: unknown
-        typed = fact_value(value)
-        if typed is None:
-            other[name] = _jsonable(value)
+        if type(key) is str:
+            name = key
         else:
-            msg.values[name].CopyFrom(typed)
+            name = str(key)
+            renamed = True
+        if renamed and name in values:  # two keys with one name (1 and "1"): the last wins, whole
+            del values[name]
+        if not _put(values, name, value):
+            other[name] = _jsonable(value)
     if other:
         msg.other_facts.update(other)
-    return msg
 
 
 def evaluate_request(
@@ -183,8 +208,13 @@ def evaluate_request(
         request_id=_encodable(request_id or ""),
         policy_id=_encodable(policy_id or ""),
         include_trace=include_trace,
-        facts=facts_message(facts),
     )
+    try:  # written in place: Facts built apart would be copied whole into the request
+        _fill_facts(msg.facts, facts)
+    except UnicodeEncodeError:
+        msg.facts.Clear()
+        _fill_facts(msg.facts, _encodable(facts))
+    msg.facts.SetInParent()  # present even with no facts, as before
     if version is not None:
         msg.version = _encodable(str(version))
     if as_known_on is not None:
@@ -269,18 +299,20 @@ def _trace(node: decision_pb2.TraceNode) -> TraceNode:
     )
 
 
-def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
-    approval = None
-    if d.HasField("approval"):
-        a = d.approval
-        approval = Approval(
-            a.months if a.HasField("months") else None, a.length_of_benefit, _date(a.approved_through)
-        )
-    v = d.version
-    return Decision(
-        request_id=request_id,
-        outcome=_OUTCOMES[d.outcome],
-        version=VersionRef(
+# The deciding versions seen, by their message's bytes: nearly every result names one of
+# a few, and reading one from bytes is a dict lookup instead of seven fields and two
+# date parses. Emptied when full (a long-lived client talking to many policy sets).
+_VERSION_REFS: dict[bytes, VersionRef] = {}
+_VERSION_REF_LIMIT = 1024
+
+
+def _version_ref(v: decision_pb2.VersionRef) -> VersionRef:
+    key = v.SerializeToString(deterministic=True)
+    known = _VERSION_REFS.get(key)
+    if known is None:
+        if len(_VERSION_REFS) >= _VERSION_REF_LIMIT:
+            _VERSION_REFS.clear()
+        known = _VERSION_REFS[key] = VersionRef(
             v.policy_id,
             v.version,
             dt.date.fromisoformat(v.effective),
@@ -288,7 +320,21 @@ def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
             draft=v.draft,
             recorded=dt.date.fromisoformat(v.recorded) if v.recorded else None,
             corrects=v.corrects or None,
-        ),
+        )
+    return known
+
+
+def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
+    approval = None
+    if d.HasField("approval"):
+        a = d.approval
+        approval = Approval(
+            a.months if a.HasField("months") else None, a.length_of_benefit, _date(a.approved_through)
+        )
+    return Decision(
+        request_id=request_id,
+        outcome=_OUTCOMES[d.outcome],
+        version=_version_ref(d.version),
         indication=_citation(d.indication) if d.HasField("indication") else None,
         unmet=tuple(Unmet(_citation(u.criterion), tuple(_citation(b) for b in u.because)) for u in d.unmet),
         missing=tuple(d.missing),

@@ -17,7 +17,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 from rxpolicy.v1 import decision_pb2, facts_pb2, version_pb2
 
-from ..engine.decision import Citation, Decision, TraceNode
+from ..engine.decision import Citation, Decision, TraceNode, VersionRef
 from ..engine.errors import FieldViolation, InvalidRequest
 from ..engine.facts import parse_date
 from ..engine.model import Group, Leaf, Node, PolicyVersion
@@ -37,15 +37,8 @@ def _lines(value: facts_pb2.TherapyLines) -> list[list[str]]:
 
 
 def _doses(value: facts_pb2.DoseSchedule) -> list[dict[str, int]]:
-    out = []
-    for day in value.days:
-        item: dict[str, int] = {}
-        if day.HasField("tablets"):
-            item["tablets"] = day.tablets
-        if day.HasField("strength_mg"):
-            item["strength_mg"] = day.strength_mg
-        out.append(item)
-    return out
+    # ListFields: the fields a day has (tablets, strength_mg), in number order, in one call.
+    return [{field.name: number for field, number in day.ListFields()} for day in value.days]
 
 
 _MESSAGE_FACTS: dict[str, Callable[[Any], Any]] = {
@@ -72,27 +65,53 @@ def value_to_python(value: struct_pb2.Value) -> Any:
     return None
 
 
-_FACT_VALUE_KINDS: dict[str, Callable[[facts_pb2.FactValue], Any]] = {
-    "text": lambda v: v.text,
-    "integer": lambda v: v.integer,
-    "boolean": lambda v: v.boolean,
-    "agents": lambda v: _agents(v.agents),
-    "therapy_lines": lambda v: _lines(v.therapy_lines),
-    "doses": lambda v: _doses(v.doses),
+# How each kind of FactValue reads as Python: None where the field's value is already
+# the engine's (text, integer, boolean), else the conversion of the kind's message.
+_FACT_VALUE_KINDS: dict[str, Callable[[Any], Any] | None] = {
+    "text": None,
+    "integer": None,
+    "boolean": None,
+    "agents": _agents,
+    "therapy_lines": _lines,
+    "doses": _doses,
 }
 
 
 def fact_value_to_python(value: facts_pb2.FactValue) -> Any:
     """A typed fact value as the engine reads it; no kind set is an absent fact (None)."""
     kind = value.WhichOneof("kind")
-    return None if kind is None else _FACT_VALUE_KINDS[kind](value)
+    if kind is None:
+        return None
+    convert = _FACT_VALUE_KINDS[kind]
+    field = getattr(value, kind)
+    return field if convert is None else convert(field)
+
+
+def _typed_values(values: Any, out: dict[str, Any]) -> None:
+    """``Facts.values`` into ``out``. fact_value_to_python, inlined: this loop runs for
+    every fact of every request."""
+    kinds = _FACT_VALUE_KINDS
+    # By key, not .items(): a map's items view is a Python generator over the C map. Map
+    # fields come in no fixed order: sorted, so the same request gets its violations in
+    # the same order every time (about 1 us a request).
+    for name in sorted(values):
+        typed = values[name]
+        kind = typed.WhichOneof("kind")
+        if kind is not None:
+            convert = kinds[kind]
+            field = getattr(typed, kind)
+            out[name] = field if convert is None else convert(field)
 
 
 def facts_mapping(facts: facts_pb2.Facts) -> dict[str, Any]:
     """The request in the engine's shape: only the facts that are present."""
     out: dict[str, Any] = {}
+    fields = facts.ListFields()
+    if len(fields) == 1 and fields[0][0].name == VALUES:
+        _typed_values(facts.values, out)  # the usual request: every fact in values, no clash possible
+        return out
     other: struct_pb2.Struct | None = None
-    for field, value in facts.ListFields():
+    for field, value in fields:
         if field.name == VALUES:
             continue
         if field.message_type is None:
@@ -101,14 +120,13 @@ def facts_mapping(facts: facts_pb2.Facts) -> dict[str, Any]:
             other = value
         else:
             out[field.name] = _MESSAGE_FACTS[field.message_type.full_name](value)
-    clashes: list[FieldViolation] = []
-    # Map fields come in no fixed order: sorted, so the same request gets its violations
-    # in the same order every time.
-    for name, typed in sorted(facts.values.items()):
-        if name in out:
-            clashes.append(FieldViolation(name, f"is set both as a field and in {VALUES}; send it once"))
-        elif (python := fact_value_to_python(typed)) is not None:
-            out[name] = python
+    clashes = [
+        FieldViolation(name, f"is set both as a field and in {VALUES}; send it once")
+        for name in sorted(facts.values)
+        if name in out
+    ]
+    if not clashes:
+        _typed_values(facts.values, out)
     if other is not None:
         for name, raw in sorted(other.fields.items()):
             if name in out or name in facts.values:
@@ -178,6 +196,38 @@ def citation_message(c: Citation) -> decision_pb2.Citation:
     return decision_pb2.Citation(key=c.key, cite=c.cite, text=c.text)
 
 
+def _build_version_ref(ref: VersionRef) -> decision_pb2.VersionRef:
+    return decision_pb2.VersionRef(
+        policy_id=ref.policy_id,
+        version=ref.version,
+        effective=ref.effective.isoformat(),
+        content_hash=ref.content_hash,
+        draft=ref.draft,
+        recorded=ref.recorded.isoformat() if ref.recorded else "",
+        corrects=ref.corrects or "",
+    )
+
+
+# Every decision under a compiled version carries that version's one VersionRef object:
+# its message is built once and copied in (a copy costs a fraction of building it field
+# by field). Keyed by identity, checked, so the cache holds the ref it answers for; it
+# is emptied when it grows past the limit (a server reloaded many times).
+_VERSION_REFS: dict[int, tuple[VersionRef, decision_pb2.VersionRef]] = {}
+_VERSION_REF_LIMIT = 1024
+
+
+def version_ref_message(ref: VersionRef) -> decision_pb2.VersionRef:
+    """The message of the deciding version (shared: callers copy it in, never change it)."""
+    known = _VERSION_REFS.get(id(ref))
+    if known is not None and known[0] is ref:
+        return known[1]
+    if len(_VERSION_REFS) >= _VERSION_REF_LIMIT:
+        _VERSION_REFS.clear()
+    message = _build_version_ref(ref)
+    _VERSION_REFS[id(ref)] = (ref, message)
+    return message
+
+
 def trace_message(node: TraceNode) -> decision_pb2.TraceNode:
     msg = decision_pb2.TraceNode(
         key=node.key,
@@ -192,31 +242,31 @@ def trace_message(node: TraceNode) -> decision_pb2.TraceNode:
     return msg
 
 
-def decision_message(d: Decision) -> decision_pb2.Decision:
-    ref = d.version
-    msg = decision_pb2.Decision(
-        outcome=_OUTCOMES[d.outcome],
-        version=decision_pb2.VersionRef(
-            policy_id=ref.policy_id,
-            version=ref.version,
-            effective=ref.effective.isoformat(),
-            content_hash=ref.content_hash,
-            draft=ref.draft,
-            recorded=ref.recorded.isoformat() if ref.recorded else "",
-            corrects=ref.corrects or "",
-        ),
-        unmet=[
-            decision_pb2.UnmetCriterion(
-                criterion=citation_message(u.criterion), because=[citation_message(b) for b in u.because]
-            )
-            for u in d.unmet
-        ],
-        missing=d.missing,
-        referral=[citation_message(c) for c in d.referral],
-        notes=d.notes,
-    )
+def _fill_citation(out: decision_pb2.Citation, c: Citation) -> None:
+    out.SetInParent()  # present even were every field empty, as a copied-in message is
+    out.key = c.key
+    out.cite = c.cite
+    out.text = c.text
+
+
+def decision_message(d: Decision, into: decision_pb2.Decision | None = None) -> decision_pb2.Decision:
+    """The decision as a message. ``into``: an empty message to fill in place (a result's
+    ``decision`` field), so the whole is never built apart and copied in. Fields are
+    filled one by one for the same reason: a message given to a constructor is copied."""
+    msg = decision_pb2.Decision() if into is None else into
+    msg.outcome = _OUTCOMES[d.outcome]
+    msg.version.CopyFrom(version_ref_message(d.version))
     if d.indication is not None:
-        msg.indication.CopyFrom(citation_message(d.indication))
+        _fill_citation(msg.indication, d.indication)
+    for u in d.unmet:
+        unmet = msg.unmet.add()
+        _fill_citation(unmet.criterion, u.criterion)
+        for because in u.because:
+            _fill_citation(unmet.because.add(), because)
+    msg.missing.extend(d.missing)
+    for c in d.referral:
+        _fill_citation(msg.referral.add(), c)
+    msg.notes.extend(d.notes)
     if d.approval is not None:
         a = d.approval
         msg.approval.length_of_benefit = a.length_of_benefit

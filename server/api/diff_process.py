@@ -19,12 +19,14 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..analysis.diff.document import DiffDocument
 from ..engine.errors import NotFound
+
+if TYPE_CHECKING:  # the diff machinery is imported by the first diff, not at server start
+    from ..analysis.diff.document import DiffDocument
 
 _SPAWN = multiprocessing.get_context("spawn")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -131,6 +133,8 @@ async def run_semantic_diff(job: DiffJob, timeout: float | None) -> DiffDocument
         raise DiffFailed(f"the diff process ended without an answer (exit code {exitcode})")
     kind, value = reply
     if kind == "ok":
+        from ..analysis.diff.document import DiffDocument
+
         assert isinstance(value, DiffDocument)
         return value
     if kind == "not_found":

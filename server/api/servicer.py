@@ -17,23 +17,24 @@ import functools
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from google.protobuf import message_factory
 from google.protobuf.message import DecodeError, Message
 from rxpolicy import limits, paths
-from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
-from ..analysis.diff.document import DiffDocument, diff_document
 from ..engine.decision import Decision
 from ..engine.errors import FieldViolation, InvalidRequest, NotFound
 from ..engine.store import VersionStore
 from . import convert, sizing, status
 from .admission import CallEnded
 from .diff_process import DiffFailed, DiffJob, DiffTimeout, run_semantic_diff
-from .logs import DecisionLog, event
+from .logs import DecisionLog, LogRecord, event
+
+if TYPE_CHECKING:  # the diff machinery is imported by the first diff, not at server start
+    from ..analysis.diff.document import DiffDocument
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PolicyService"].full_name
 # Initial metadata of every Evaluate, EvaluateStream, ListVersions, GetVersion and
@@ -163,7 +164,7 @@ class PolicyServicer:
         return [name if name in self._known_fields else "(unknown field)" for name in names]
 
     def _decide_logged(
-        self, store: VersionStore, request: pb.EvaluateRequest, rid: str, log: list[dict[str, Any]]
+        self, store: VersionStore, request: pb.EvaluateRequest, rid: str, log: list[LogRecord]
     ) -> Decision:
         """Decide, adding the decision-log record; engine errors are recorded and re-raised."""
         try:
@@ -179,35 +180,35 @@ class PolicyServicer:
         log.append(DecisionLog.decision_record(rid, decision))
         return decision
 
-    def _result(
-        self, store: VersionStore, request: pb.EvaluateRequest, log: list[dict[str, Any]]
-    ) -> pb.EvaluateResult:
-        """One request of a stream: a decision or an error result, never an exception."""
+    def _answer(
+        self, out: pb.EvaluateResult, store: VersionStore, request: pb.EvaluateRequest, log: list[LogRecord]
+    ) -> None:
+        """One request of a stream, answered in ``out`` (a new result of the response, filled
+        in place): a decision or an error result, never an exception."""
         rid = self._request_id(request)
+        out.request_id = rid
         try:
             decision = self._decide_logged(store, request, rid, log)
         except InvalidRequest as exc:
-            return pb.EvaluateResult(request_id=rid, error=status.request_error(exc))
+            out.error.CopyFrom(status.request_error(exc))
+            return
         except NotFound as exc:
-            return pb.EvaluateResult(request_id=rid, error=status.not_found_error(exc))
+            out.error.CopyFrom(status.not_found_error(exc))
+            return
         except Exception:
             event("internal error deciding a stream item", 40, request_id=rid, exc_info=True)
             log.append(DecisionLog.error_record(rid, "INTERNAL"))
-            return pb.EvaluateResult(
-                request_id=rid,
-                error=decision_pb2.RequestError(code=13, message=f"internal error (request id {rid})"),
-            )
-        return pb.EvaluateResult(request_id=rid, decision=convert.decision_message(decision))
+            out.error.code = 13
+            out.error.message = f"internal error (request id {rid})"
+            return
+        convert.decision_message(decision, into=out.decision)
 
-    def _log_when_done(self, context: Any, records: list[dict[str, Any]]) -> None:
+    def _log_when_done(self, context: Any, records: list[LogRecord]) -> None:
         """Write the call's records once it has ended, saying so when the caller never got
         its answer (cancelled, or past its deadline)."""
 
         def done(ended: Any) -> None:
-            if ended.cancelled():
-                for record in records:
-                    record["delivered"] = False
-            self.decision_log.write(records)
+            self.decision_log.write(records, delivered=not ended.cancelled())
 
         context.add_done_callback(done)
 
@@ -215,12 +216,14 @@ class PolicyServicer:
         store = self.store
         await self._send_digest(store, context)
         rid = self._request_id(request)
-        log: list[dict[str, Any]] = []
+        log: list[LogRecord] = []
         try:
             decision = self._decide_logged(store, request, rid, log)
         finally:
             self._log_when_done(context, log)
-        return pb.EvaluateResponse(request_id=rid, decision=convert.decision_message(decision))
+        response = pb.EvaluateResponse(request_id=rid)
+        convert.decision_message(decision, into=response.decision)
+        return response
 
     async def EvaluateStream(
         self, requests: AsyncIterator[pb.EvaluateStreamRequest | Undecodable], context: Any
@@ -228,7 +231,7 @@ class PolicyServicer:
         store = self.store  # one set for the whole stream
         await self._send_digest(store, context)
         async for batch in requests:
-            log: list[dict[str, Any]] = []
+            log: list[LogRecord] = []
             delivered = False
             try:
                 response = await self._batch(store, batch, log)
@@ -236,14 +239,11 @@ class PolicyServicer:
                 delivered = True
             finally:
                 # Decided, answered or not: every record is kept, marked when undelivered.
-                if not delivered:
-                    for record in log:
-                        record["delivered"] = False
-                self.decision_log.write(log)
+                self.decision_log.write(log, delivered=delivered)
             await asyncio.sleep(0)
 
     async def _batch(
-        self, store: VersionStore, batch: pb.EvaluateStreamRequest | Undecodable, log: list[dict[str, Any]]
+        self, store: VersionStore, batch: pb.EvaluateStreamRequest | Undecodable, log: list[LogRecord]
     ) -> pb.EvaluateStreamResponse:
         if isinstance(batch, Undecodable):
             rid = self._new_id()
@@ -255,18 +255,22 @@ class PolicyServicer:
         elif len(batch.requests) > MAX_STREAM_BATCH:
             response = pb.EvaluateStreamResponse(results=[self._oversized(len(batch.requests), log)])
         else:
-            results: list[pb.EvaluateResult] = []
-            for start in range(0, len(batch.requests), STREAM_SLICE):
+            # Each result is filled in place in the response: built apart, every one would
+            # be copied in whole.
+            response = pb.EvaluateStreamResponse()
+            add = response.results.add
+            requests = batch.requests
+            for start in range(0, len(requests), STREAM_SLICE):
                 if start:
                     # A long batch must not starve other callers on this event loop.
                     await asyncio.sleep(0)
-                results += [self._result(store, r, log) for r in batch.requests[start : start + STREAM_SLICE]]
-            response = pb.EvaluateStreamResponse(results=results)
+                for request in requests[start : start + STREAM_SLICE]:
+                    self._answer(add(), store, request, log)
             if response.ByteSize() > sizing.MAX_RESPONSE_BYTES:
                 sizing.withhold_overflow(response, log)
         return response
 
-    def _oversized(self, count: int, log: list[dict[str, Any]]) -> pb.EvaluateResult:
+    def _oversized(self, count: int, log: list[LogRecord]) -> pb.EvaluateResult:
         """One error result for a whole message with too many requests; the stream goes on."""
         rid = self._new_id()
         log.append(DecisionLog.error_record(rid, "INVALID_ARGUMENT", ["requests"]))
@@ -318,6 +322,8 @@ class PolicyServicer:
             if request.semantic:
                 doc = await self._semantic_diff(store, request, fmt, context.time_remaining())
             else:
+                from ..analysis.diff.document import diff_document
+
                 work = functools.partial(
                     diff_document,
                     store,

@@ -12,12 +12,13 @@ decision-log records say ``"delivered": false``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from google.rpc import code_pb2
 from rxpolicy.limits import MAX_STREAM_RESPONSE_BYTES
 from rxpolicy.v1 import decision_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
+
+from .logs import LogRecord, undelivered
 
 MAX_RESPONSE_BYTES = MAX_STREAM_RESPONSE_BYTES
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
@@ -57,7 +58,7 @@ def fitted(results: Sequence[pb.EvaluateResult], limit: int = MAX_RESPONSE_BYTES
     return len(results)
 
 
-def withhold_overflow(response: pb.EvaluateStreamResponse, log: list[dict[str, Any]]) -> None:
+def withhold_overflow(response: pb.EvaluateStreamResponse, log: list[LogRecord]) -> None:
     """Replace the results past ``MAX_RESPONSE_BYTES`` with ``too_large`` ones, in place,
     marking their records in ``log`` (the batch's decision-log records) undelivered."""
     results = response.results
@@ -69,4 +70,4 @@ def withhold_overflow(response: pb.EvaluateStreamResponse, log: list[dict[str, A
     aligned = len(log) == len(results)
     for i, record in enumerate(log):
         if (i >= kept) if aligned else record.get("request_id") in withheld:
-            record["delivered"] = False
+            log[i] = undelivered(record)

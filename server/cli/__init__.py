@@ -10,7 +10,6 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 COMMANDS = (
@@ -47,30 +46,51 @@ class _Commands(_SubParsers):
         return parser
 
 
+class _ShowVersion(argparse.Action):
+    """argparse's "version" action, with the version looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"rxpolicy {_version()}")
+        parser.exit()
+
+
 def _version() -> str:
+    from importlib import metadata  # only for --version: it costs every start 10 ms
+
     try:
         return metadata.version("rxpolicy")
     except metadata.PackageNotFoundError:  # running from a checkout that was never installed
         return "unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Commands whose start-up time matters (a server starting, a replica replacing another):
+# their parser is built alone, without importing every other command's module.
+_ALONE = {"serve": "serve"}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with ``only`` (a module of COMMANDS) just that one's."""
     parser = argparse.ArgumentParser(
         prog="rxpolicy",
         description="Clinical pharmacy prior-authorization policy as versioned data.",
     )
-    parser.add_argument("--version", action="version", version=f"rxpolicy {_version()}")
+    parser.add_argument("--version", action=_ShowVersion)
     parser.register("action", "parsers", _Commands)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_ALONE.get(words[0]) if words else None)
+    args = parser.parse_args(words)
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

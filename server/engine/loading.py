@@ -16,9 +16,8 @@ import json
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from .errors import PolicyFileError, PolicyLoadError
@@ -37,6 +36,10 @@ from .model import (
     Referral,
     ReferralRule,
 )
+from .validation_cache import ValidationCache
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_FILE = "policy-version.schema.json"
 
@@ -50,14 +53,21 @@ REQUEST_TYPE = "request_type"
 
 
 @functools.cache
+def schema_text() -> bytes:
+    return resources.files(__package__).joinpath(SCHEMA_FILE).read_bytes()
+
+
+@functools.cache
 def schema() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(schema_text())
     return loaded
 
 
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
+    # Imported here: a start whose files all passed before (validation_cache) never needs it.
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema())
     validator: jsonschema.protocols.Validator = cls(schema())
     return validator
@@ -459,8 +469,16 @@ def iter_version_files(directory: Path) -> Iterator[Path]:
     yield from sorted(p for p in directory.glob("*.yaml") if p.is_file() and p.name != TEMPLATE_NAME)
 
 
-def load_version_file(path: Path, *, locked_hash: str | None, display: str | None = None) -> PolicyVersion:
-    """Load one file; raise PolicyLoadError listing every problem in it."""
+def load_version_file(
+    path: Path,
+    *,
+    locked_hash: str | None,
+    display: str | None = None,
+    validated: ValidationCache | None = None,
+) -> PolicyVersion:
+    """Load one file; raise PolicyLoadError listing every problem in it. With ``validated``,
+    a locked file that already passed the schema is not checked against it again, and one
+    that passes now is recorded there."""
     file = display or str(path)
     data = path.read_bytes()
     content_hash = sha256_of(data)
@@ -477,17 +495,26 @@ def load_version_file(path: Path, *, locked_hash: str | None, display: str | Non
                 )
             ]
         )
-    return parse_version(file, data, content_hash=content_hash, locked=locked_hash is not None)
+    if locked_hash is None or validated is None:
+        return parse_version(file, data, content_hash=content_hash, locked=locked_hash is not None)
+    known = validated.passed(content_hash)
+    version = parse_version(file, data, content_hash=content_hash, locked=True, schema_passed=known)
+    if not known:
+        validated.add(content_hash)  # reached only when the schema found nothing
+    return version
 
 
-def parse_version(file: str, data: bytes, *, content_hash: str, locked: bool) -> PolicyVersion:
+def parse_version(
+    file: str, data: bytes, *, content_hash: str, locked: bool, schema_passed: bool = False
+) -> PolicyVersion:
+    """``schema_passed``: these bytes are known to pass the schema, so it is not run."""
     doc, errors = parse_yaml(file, data)
     if errors:
         raise PolicyLoadError(errors)
     if not isinstance(doc, dict):
         raise PolicyLoadError([PolicyFileError(file, "(top level)", "a policy version is a mapping")])
     doc = _jsonable(doc)
-    errors = _schema_errors(file, doc)
+    errors = [] if schema_passed else _schema_errors(file, doc)
     if errors:
         raise PolicyLoadError(errors)
     builder = _Builder(file, doc)

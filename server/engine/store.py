@@ -34,9 +34,10 @@ from .errors import (
 )
 from .evaluate import CompiledVersion
 from .facts import capped, clip, parse_date, violations
-from .loading import SERVICE_DATE, iter_version_files, load_version_file
+from .loading import SERVICE_DATE, iter_version_files, load_version_file, schema_text
 from .lockfile import read_lock
 from .model import PolicyVersion
+from .validation_cache import ValidationCache, default_path
 
 
 def packaged_root() -> Path:
@@ -44,8 +45,9 @@ def packaged_root() -> Path:
     return Path(str(resources.files("rxpolicy.policy_versions")))
 
 
-def load_policy_dir(directory: Path) -> list[PolicyVersion]:
-    """Every version in one policy directory, checked as a sequence."""
+def load_policy_dir(directory: Path, *, validated: ValidationCache | None = None) -> list[PolicyVersion]:
+    """Every version in one policy directory, checked as a sequence. ``validated``: the
+    schema passes already known (validation_cache.py); without it every file is checked."""
     locked = read_lock(directory)
     errors: list[PolicyFileError] = []
     versions: list[PolicyVersion] = []
@@ -54,7 +56,7 @@ def load_policy_dir(directory: Path) -> list[PolicyVersion]:
         raise PolicyLoadError([PolicyFileError(str(directory), "", "no *.yaml version files")])
     for path in files:
         try:
-            versions.append(load_version_file(path, locked_hash=locked.get(path.name)))
+            versions.append(load_version_file(path, locked_hash=locked.get(path.name), validated=validated))
         except PolicyLoadError as exc:
             errors.extend(exc.errors)
     for name in sorted(set(locked) - {p.name for p in files}):
@@ -144,7 +146,9 @@ class VersionStore:
 
     @classmethod
     def load(cls, root: Path | None = None, *, default_policy: str | None = None) -> VersionStore:
-        """Load every policy directory under ``root`` (default: the packaged versions)."""
+        """Load every policy directory under ``root`` (default: the packaged versions). A
+        locked file that passed the schema on an earlier load is not validated against it
+        again (validation_cache.py)."""
         directory = root or packaged_root()
         if not directory.is_dir():
             raise PolicyLoadError([PolicyFileError(str(directory), "", "is not a directory")])
@@ -155,13 +159,15 @@ class VersionStore:
             raise PolicyLoadError([PolicyFileError(str(directory), "", "holds no policy directories")])
         errors: list[PolicyFileError] = []
         loaded: dict[str, list[PolicyVersion]] = {}
+        validated = ValidationCache(default_path(), schema_text())
         for directory in dirs:
             try:
-                versions = load_policy_dir(directory)
+                versions = load_policy_dir(directory, validated=validated)
             except PolicyLoadError as exc:
                 errors.extend(exc.errors)
                 continue
             loaded[versions[0].policy_id] = versions
+        validated.save()  # the passes found, even when another file failed
         if errors:
             raise PolicyLoadError(errors)
         return cls(loaded, root, default_policy)
