@@ -333,12 +333,14 @@ def clip(text: str, limit: int = 40) -> str:
 
 @attrs.frozen
 class DerivedMeasure:
-    """One measure some criterion reads: stored under ``path`` ("doses.weekly_mg")."""
+    """One measure some criterion reads: stored under ``path`` ("doses.weekly_mg");
+    ``compute`` is the measure bound to its argument and the version's agents."""
 
     path: str
     fact: str
     measure: Measure
     argument: str
+    compute: Callable[[Any], int]
 
 
 def readers_of(version: PolicyVersion) -> dict[str, Reader]:
@@ -365,7 +367,9 @@ class NormalisationPlan:
             measure, argument = find_measure(spec.type, rest) if spec is not None else (None, "")
             if measure is None:
                 raise ValueError(f"{path} is not a measure of version {version.version}")
-            derived.append(DerivedMeasure(path, name, measure, argument))
+            derived.append(
+                DerivedMeasure(path, name, measure, argument, measure.bind(argument, version.agents))
+            )
         required = tuple(name for name, spec in version.facts.items() if spec.required)
         return cls(required, tuple(derived), readers_of(version))
 
@@ -416,9 +420,8 @@ def normalise(
     facts, problems = _collect(plan.readers, raw, plan.required, given or {})
     if problems:
         raise InvalidRequest(capped(problems))
-    agents = version.agents
     for d in plan.derived:
         value = facts.get(d.fact)
         if value is not None:
-            facts[d.path] = d.measure.compute(value, d.argument, agents)
+            facts[d.path] = d.compute(value)
     return facts
