@@ -90,68 +90,102 @@ def _or(*values: bool | None) -> bool | None:
     return None if None in values else False
 
 
-def _cmp(value: Any, test: Callable[[Any], bool]) -> bool | None:
-    return None if value is None else test(value)
-
-
 def handwritten_2025(terms: Terms) -> Callable[[dict[str, Any]], Result]:
     """The hand-written decision function, over the term lists of the 2025 version."""
     B_CELL, BVD, DARA, KD, PD, DEX = terms.b_cell, terms.bvd, terms.dara, terms.kd, terms.pd, terms.dex
 
     def decide(f: dict[str, Any]) -> Result:
         get = f.get
+        (
+            days_on_therapy,
+            disease_status,
+            dose_evidence_submitted,
+            dose_increase,
+            generic_available,
+            generic_contraindicated,
+            member_age,
+            positive_response,
+            prescriber_specialty,
+            product,
+            receiving_via_plan_benefit,
+            specialist_consulted,
+        ) = (
+            get("days_on_therapy"),
+            get("disease_status"),
+            get("dose_evidence_submitted"),
+            get("dose_increase"),
+            get("generic_available"),
+            get("generic_contraindicated"),
+            get("member_age"),
+            get("positive_response"),
+            get("prescriber_specialty"),
+            get("product"),
+            get("receiving_via_plan_benefit"),
+            get("specialist_consulted"),
+        )
         dx, lob, rt = get("diagnosis"), f["line_of_business"], f["request_type"]
         generic = _or(
-            _cmp(get("product"), lambda v: v == "selinexor"),
-            _cmp(get("generic_available"), lambda v: v is False),
-            _cmp(get("generic_contraindicated"), lambda v: v is True),
+            (None if product is None else product == "selinexor"),
+            (None if generic_available is None else generic_available is False),
+            (None if generic_contraindicated is None else generic_contraindicated is True),
         )
         combo = get("combination")
         weekly_mg, weekly_tab = get("doses.weekly_mg"), get("doses.weekly_tablets")
-        evidence = _cmp(get("dose_evidence_submitted"), lambda v: v is True)
+        evidence = None if dose_evidence_submitted is None else dose_evidence_submitted is True
         mm_limit = _or(
             _and(
-                _cmp(combo, lambda c: c == BVD),
-                _cmp(weekly_mg, lambda v: v <= 100),
-                _cmp(weekly_tab, lambda v: v <= 5),
+                (None if combo is None else combo == BVD),
+                (None if weekly_mg is None else weekly_mg <= 100),
+                (None if weekly_tab is None else weekly_tab <= 5),
             ),
             _and(
-                _cmp(combo, lambda c: c != BVD),
-                _cmp(weekly_mg, lambda v: v <= 160),
-                _cmp(weekly_tab, lambda v: v <= 8),
+                (None if combo is None else combo != BVD),
+                (None if weekly_mg is None else weekly_mg <= 160),
+                (None if weekly_tab is None else weekly_tab <= 8),
             ),
         )
-        bcell_limit = _and(_cmp(weekly_mg, lambda v: v <= 120), _cmp(weekly_tab, lambda v: v <= 6))
+        bcell_limit = _and(
+            (None if weekly_mg is None else weekly_mg <= 120),
+            (None if weekly_tab is None else weekly_tab <= 6),
+        )
         if dx is None:
             return ("pend", (), ("diagnosis",), None)
         if rt == "initial" and (dx == "multiple_myeloma" or dx in B_CELL):
             prescriber = _or(
-                _cmp(get("prescriber_specialty"), lambda v: v in ("oncology", "hematology")),
-                _cmp(get("specialist_consulted"), lambda v: v is True),
+                (
+                    None
+                    if prescriber_specialty is None
+                    else prescriber_specialty in ("oncology", "hematology")
+                ),
+                (None if specialist_consulted is None else specialist_consulted is True),
             )
-            age = _cmp(get("member_age"), lambda v: v >= 18)
+            age = None if member_age is None else member_age >= 18
             if dx == "multiple_myeloma":
-                status = _cmp(get("disease_status"), lambda v: v in ("relapsed", "refractory", "progressive"))
+                status = (
+                    None
+                    if disease_status is None
+                    else disease_status in ("relapsed", "refractory", "progressive")
+                )
                 count = get("prior_therapies.count")
                 pi = get("prior_therapies.molecules_in_class.proteasome_inhibitor")
                 imid = get("prior_therapies.molecules_in_class.immunomodulatory_agent")
                 cd38 = get("prior_therapies.molecules_in_class.anti_cd38_antibody")
                 regimen = _or(
-                    _cmp(combo, lambda c: c == BVD),
-                    _cmp(combo, lambda c: c in DARA),
-                    _cmp(combo, lambda c: c == KD),
+                    (None if combo is None else combo == BVD),
+                    (None if combo is None else combo in DARA),
+                    (None if combo is None else combo == KD),
                     _and(
-                        _cmp(combo, lambda c: c == PD),
-                        _cmp(count, lambda v: v >= 2),
-                        _cmp(imid, lambda v: v >= 1),
-                        _cmp(pi, lambda v: v >= 1),
+                        (None if combo is None else combo == PD),
+                        (None if count is None else count >= 2),
+                        (None if imid is None else imid >= 1),
+                        (None if pi is None else pi >= 1),
                     ),
                     _and(
-                        _cmp(combo, lambda c: c == DEX),
-                        _cmp(count, lambda v: v >= 4),
-                        _cmp(pi, lambda v: v >= 2),
-                        _cmp(imid, lambda v: v >= 2),
-                        _cmp(cd38, lambda v: v >= 1),
+                        (None if combo is None else combo == DEX),
+                        (None if count is None else count >= 4),
+                        (None if pi is None else pi >= 2),
+                        (None if imid is None else imid >= 2),
+                        (None if cd38 is None else cd38 >= 1),
                     ),
                 )
                 criteria = [
@@ -171,8 +205,13 @@ def handwritten_2025(terms: Terms) -> Callable[[dict[str, Any]], Result]:
                     "I.A.7": ("combination", "doses", "dose_evidence_submitted"),
                 }
             else:
-                status = _cmp(get("disease_status"), lambda v: v in ("relapsed", "refractory", "progressive"))
-                prior = _cmp(get("prior_therapies.count"), lambda v: v >= 2)
+                status = (
+                    None
+                    if disease_status is None
+                    else disease_status in ("relapsed", "refractory", "progressive")
+                )
+                count = get("prior_therapies.count")
+                prior = None if count is None else count >= 2
                 criteria = [
                     ("I.B.2", prescriber),
                     ("I.B.3", age),
@@ -192,12 +231,12 @@ def handwritten_2025(terms: Terms) -> Callable[[dict[str, Any]], Result]:
             months = 6
         elif rt == "continuation" and (dx == "multiple_myeloma" or dx in B_CELL):
             receiving = _or(
-                _cmp(get("receiving_via_plan_benefit"), lambda v: v is True),
-                _cmp(get("days_on_therapy"), lambda v: v >= 30),
+                (None if receiving_via_plan_benefit is None else receiving_via_plan_benefit is True),
+                (None if days_on_therapy is None else days_on_therapy >= 30),
             )
-            response = _cmp(get("positive_response"), lambda v: v is True)
+            response = None if positive_response is None else positive_response is True
             dose = _or(
-                _cmp(get("dose_increase"), lambda v: v is False),
+                (None if dose_increase is None else dose_increase is False),
                 _and(dx == "multiple_myeloma", mm_limit),
                 _and(dx in B_CELL, bcell_limit),
                 evidence,

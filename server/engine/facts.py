@@ -9,6 +9,7 @@ echoing member data beyond the offending term.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,21 +32,33 @@ Facts = dict[str, Any]
 
 
 def parse_date(field: str, raw: Any) -> tuple[dt.date | None, FieldViolation | None]:
+    if type(raw) is str:
+        return _parse_date_text(field, raw)
     if isinstance(raw, dt.datetime):
         return None, FieldViolation(field, "must be a date (YYYY-MM-DD), not a date and time")
     if isinstance(raw, dt.date):
-        value = raw
-    elif isinstance(raw, str):
-        # date.fromisoformat also takes 20250602 and 2025-W23-1; a request says YYYY-MM-DD.
-        text = raw.strip()
-        try:
-            if not _ISO_DATE.fullmatch(text):
-                raise ValueError(text)
-            value = dt.date.fromisoformat(text)
-        except ValueError:
-            return None, FieldViolation(field, "must be a date in the form YYYY-MM-DD")
-    else:
-        return None, FieldViolation(field, f"must be a date (YYYY-MM-DD), got {_type_name(raw)}")
+        return _in_range(field, raw)
+    if isinstance(raw, str):
+        return _parse_date_text(field, raw)
+    return None, FieldViolation(field, f"must be a date (YYYY-MM-DD), got {_type_name(raw)}")
+
+
+# Claims repeat their service dates (a few thousand days cover years of claims): the
+# answer for a text is computed once. Both parts of it are immutable.
+@functools.lru_cache(maxsize=8192)
+def _parse_date_text(field: str, raw: str) -> tuple[dt.date | None, FieldViolation | None]:
+    # date.fromisoformat also takes 20250602 and 2025-W23-1; a request says YYYY-MM-DD.
+    text = raw.strip()
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        value = dt.date.fromisoformat(text)
+    except ValueError:
+        return None, FieldViolation(field, "must be a date in the form YYYY-MM-DD")
+    return _in_range(field, value)
+
+
+def _in_range(field: str, value: dt.date) -> tuple[dt.date | None, FieldViolation | None]:
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         return None, FieldViolation(field, f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
     return value, None
@@ -97,17 +110,26 @@ def _date_reader(_version: PolicyVersion, spec: FactSpec) -> Reader:
     return read
 
 
+def _exact(lookup: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of a lookup by lower-case, stripped name that a text spelled exactly so
+    finds as it is: the common case skips strip() and lower(), with the same answer."""
+    return {key: value for key, value in lookup.items() if key == key.strip().lower()}
+
+
 def _enum_reader(_version: PolicyVersion, spec: FactSpec) -> Reader:
     name, values = spec.name, spec.values
     terms = ", ".join(values)
     # One lookup for a term and its aliases; a term wins over an alias of the same spelling.
     lookup = {**spec.aliases, **{value: value for value in values}}
+    exact = _exact(lookup)
 
     def read(raw: Any, problems: Problems) -> Any:
         if not isinstance(raw, str):
             problems.append(FieldViolation(name, f"must be one of {terms}; got {_type_name(raw)}"))
             return None
-        term = lookup.get(raw.strip().lower())
+        term = exact.get(raw) if type(raw) is str else None
+        if term is None:
+            term = lookup.get(raw.strip().lower())
         if term is None:
             problems.append(FieldViolation(name, f"'{clip(raw)}' is not a known term (valid: {terms})"))
         return term
@@ -173,12 +195,16 @@ def _agent_problem(where: str, raw: Any) -> str:
     return f"{where}: '{clip(raw)}' is not a known agent term or brand name"
 
 
-def _agents_of(name: str, where: str, items: Any, lookup: Mapping[str, Any], problems: Problems) -> list[str]:
+def _agents_of(
+    name: str, where: str, items: Any, lookup: Mapping[str, Any], exact: Mapping[str, Any], problems: Problems
+) -> list[str]:
     """The agent terms of a list of names, the requested drug left out; a problem for
     every item that is not one, located as ``where[i]``."""
     terms = []
     for i, item in enumerate(items):
-        term = lookup.get(item.strip().lower()) if isinstance(item, str) else None
+        term = exact.get(item) if type(item) is str else None
+        if term is None:
+            term = lookup.get(item.strip().lower()) if isinstance(item, str) else None
         if term is _SELF:
             continue
         if term is None:
@@ -190,17 +216,19 @@ def _agents_of(name: str, where: str, items: Any, lookup: Mapping[str, Any], pro
 
 def _terms_reader(version: PolicyVersion, spec: FactSpec) -> Reader:
     name, is_list, lookup = spec.name, _list_check(spec), _agent_lookup(version)
+    exact = _exact(lookup)
 
     def read(raw: Any, problems: Problems) -> Any:
         if not is_list(raw, problems):
             return None
-        return frozenset(_agents_of(name, name, raw, lookup, problems))
+        return frozenset(_agents_of(name, name, raw, lookup, exact, problems))
 
     return read
 
 
 def _lines_reader(version: PolicyVersion, spec: FactSpec) -> Reader:
     name, is_list, lookup = spec.name, _list_check(spec), _agent_lookup(version)
+    exact = _exact(lookup)
 
     def read(raw: Any, problems: Problems) -> Any:
         if not is_list(raw, problems):
@@ -223,7 +251,7 @@ def _lines_reader(version: PolicyVersion, spec: FactSpec) -> Reader:
                     )
                 )
                 continue
-            lines.append(tuple(_agents_of(name, f"{name}[{i}]", line, lookup, problems)))
+            lines.append(tuple(_agents_of(name, f"{name}[{i}]", line, lookup, exact, problems)))
         return tuple(lines)
 
     return read
