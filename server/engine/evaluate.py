@@ -138,6 +138,11 @@ class _CompiledIndication:
     citation: Citation
     selector: CompiledNode
     root: CompiledGroup  # its children are the numbered criteria
+    evaluators: tuple[Evaluator, ...] = attrs.field()  # of the numbered criteria, in order
+
+    @evaluators.default
+    def _evaluators(self) -> tuple[Evaluator, ...]:
+        return tuple(c.evaluate for c in self.root.children)
 
 
 @attrs.frozen
@@ -225,7 +230,7 @@ class CompiledVersion:
 
     def _decide_indication(self, ci: _CompiledIndication, facts: Facts, with_trace: bool) -> Decision:
         criteria = ci.root.children
-        results = [criterion.evaluate(facts) for criterion in criteria]
+        results = [evaluate(facts) for evaluate in ci.evaluators]
         full_trace = (trace(ci.root, facts),) if with_trace else None
         if False in results:
             unmet = []

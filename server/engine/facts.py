@@ -385,6 +385,12 @@ class NormalisationPlan:
     required: tuple[str, ...]
     derived: tuple[DerivedMeasure, ...]
     readers: Mapping[str, Reader]
+    # (fact, path, compute) of each derived measure: what normalising a request runs.
+    computes: tuple[tuple[str, str, Callable[[Any], int]], ...] = attrs.field()
+
+    @computes.default
+    def _computes(self) -> tuple[tuple[str, str, Callable[[Any], int]], ...]:
+        return tuple((d.fact, d.path, d.compute) for d in self.derived)
 
     @classmethod
     def of(cls, version: PolicyVersion, wanted: frozenset[str]) -> NormalisationPlan:
@@ -400,6 +406,9 @@ class NormalisationPlan:
             )
         required = tuple(name for name, spec in version.facts.items() if spec.required)
         return cls(required, tuple(derived), readers_of(version))
+
+
+_NOTHING: Mapping[str, Any] = {}
 
 
 def _collect(
@@ -445,11 +454,11 @@ def normalise(
     """Validate ``raw`` against ``version`` and return facts plus the derived measures of
     ``plan``; raise InvalidRequest naming every bad field. ``given``: facts the caller has
     validated already (the service date it chose the version by), not read again."""
-    facts, problems = _collect(plan.readers, raw, plan.required, given or {})
+    facts, problems = _collect(plan.readers, raw, plan.required, _NOTHING if given is None else given)
     if problems:
         raise InvalidRequest(capped(problems))
-    for d in plan.derived:
-        value = facts.get(d.fact)
+    for fact, path, compute in plan.computes:
+        value = facts.get(fact)
         if value is not None:
-            facts[d.path] = d.compute(value)
+            facts[path] = compute(value)
     return facts
