@@ -3,8 +3,7 @@
     python bench/engine_bench.py [--cases ../shared/cases] [--rounds 200]
 
 Reports, measured in one run over the same requests (medians of interleaved rounds, with
-the spread between the 10th and 90th percentile; the cycle collector off while timing, as
-in timeit):
+the spread between the 10th and 90th percentile):
 - microseconds per decision, full path (raw request -> validated facts -> version by
   date -> decision), without and with the trace, and the full path by outcome;
 - the compiled decide alone (normalised facts -> decision) by outcome, and deny, pend and
@@ -23,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import statistics
 import sys
 import time
@@ -410,15 +408,9 @@ class Rounds:
             fn()  # warm up
         for _ in range(rounds):
             for name, (fn, items) in self.runs.items():
-                # As timeit does: the cycle collector off while timing, run between samples,
-                # so a full collection (of the store's many objects) falls on none of them.
-                gc.collect()
-                gc.disable()
                 start = time.perf_counter()
                 fn()
-                elapsed = time.perf_counter() - start
-                gc.enable()
-                self.samples[name].append(elapsed / items * 1e6)
+                self.samples[name].append((time.perf_counter() - start) / items * 1e6)
 
     def median(self, name: str) -> float:
         return statistics.median(self.samples[name])
