@@ -129,7 +129,10 @@ def failed_leaves(node: CompiledNode, facts: Facts, out: list[Citation]) -> None
         return
     for child in node.children:
         if child.evaluate(facts) is False:
-            failed_leaves(child, facts, out)
+            if child.children:
+                failed_leaves(child, facts, out)
+            else:
+                out.append(child.citation)  # a leaf (or an empty group) is its own reason
 
 
 @attrs.frozen
@@ -239,7 +242,7 @@ class CompiledVersion:
                     because: list[Citation] = []
                     failed_leaves(criterion, facts, because)
                     key = criterion.node.key
-                    unmet.append(Unmet(criterion.citation, tuple(c for c in because if c.key != key)))
+                    unmet.append(Unmet(criterion.citation, tuple([c for c in because if c.key != key])))
             return Decision("deny", self.ref, ci.citation, unmet=tuple(unmet), trace=full_trace)
         if None in results:
             missing: list[str] = []
