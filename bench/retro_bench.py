@@ -6,7 +6,8 @@ Generates COUNT synthetic claims (seeded; not timed), then runs `rxpolicy retro`
 them as a user would, as a subprocess:
 - in process, on every core (the default --workers);
 - through a local `rxpolicy serve` on an ephemeral port (`--server`).
-For each it reports wall time, claims per second, microseconds per claim, and peak
+For each it reports wall time, claims per second, microseconds per claim, the CPU time
+of all its processes (user + system; on a shared machine a steadier figure), and peak
 memory: the peak of the sum of the RSS of the whole process tree (sampled from
 /proc every 50 ms) and the largest single process's max RSS (getrusage). For the server
 run the server's own memory is reported separately. It checks that both runs wrote the
@@ -84,7 +85,8 @@ class PeakSampler:
 
 
 def run_retro(args: list[str]) -> dict[str, Any]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", CLI, "retro", "--no-progress", *args], stderr=subprocess.PIPE
@@ -95,9 +97,11 @@ def run_retro(args: list[str]) -> dict[str, Any]:
     peak_tree = sampler.stop()
     if proc.returncode != 0:
         sys.exit(f"retro failed ({proc.returncode}):\n{err.decode(errors='replace')}")
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    largest = usage.ru_maxrss * 1024
     return {
         "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime - cpu_before,
         "peak_tree_mb": peak_tree / 1e6,
         "largest_process_mb": largest / 1e6 if largest > before * 1024 else None,
         "stderr": err.decode(errors="replace").strip().splitlines()[0],
@@ -129,9 +133,10 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     sys.exit("rxpolicy serve did not start")
 
 
-def csv_floor(claims: Path, out: Path) -> float:
-    """Seconds to read ``claims`` with csv.reader and write every row with csv.writer."""
-    started = time.perf_counter()
+def csv_floor(claims: Path, out: Path) -> tuple[float, float]:
+    """Seconds (wall, CPU) to read ``claims`` with csv.reader and write every row with
+    csv.writer."""
+    started, cpu = time.perf_counter(), time.process_time()
     with (
         claims.open(encoding="utf-8", newline="") as src,
         out.open("w", encoding="utf-8", newline="") as dst,
@@ -139,7 +144,7 @@ def csv_floor(claims: Path, out: Path) -> float:
         writer = csv.writer(dst, lineterminator="\n")
         for row in csv.reader(src):
             writer.writerow(row)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def digest(path: Path) -> str:
@@ -154,7 +159,8 @@ def report(label: str, count: int, r: dict[str, Any]) -> None:
     largest = f"{r['largest_process_mb']:.0f} MB" if r["largest_process_mb"] else "n/a"
     print(
         f"{label:<22} {r['wall_s']:8.1f} s  {count / r['wall_s']:>9,.0f} claims/s  "
-        f"{r['wall_s'] / count * 1e6:6.1f} us/claim  peak RSS (tree) {r['peak_tree_mb']:6.0f} MB  "
+        f"{r['wall_s'] / count * 1e6:6.1f} us/claim  CPU {r['cpu_s']:.1f} s (all processes)  "
+        f"peak RSS (tree) {r['peak_tree_mb']:6.0f} MB  "
         f"largest process {largest}"
     )
 
@@ -183,16 +189,20 @@ def main() -> int:
             f"generated in {time.perf_counter() - started:.1f} s (not timed below); {os.cpu_count()} cores"
         )
         extra = ["--workers", str(args.workers)] if args.workers else []
-        floor = csv_floor(claims, work / "floor.csv") if args.format == "csv" else None
+        floor, floor_cpu = csv_floor(claims, work / "floor.csv") if args.format == "csv" else (None, 0.0)
         if floor is not None:
             rate = args.count / floor
-            print(f"{'csv read+write floor':<22} {floor:8.1f} s  {rate:>9,.0f} claims/s  (one process)")
+            print(
+                f"{'csv read+write floor':<22} {floor:8.1f} s  {rate:>9,.0f} claims/s  "
+                f"CPU {floor_cpu:.1f} s (one process)"
+            )
         extra.append("--overwrite")  # a reused --dir holds the previous run's outputs
         local = run_retro([str(claims), "--out", str(work / "local"), *extra])
         report("in process", args.count, local)
         print(f"  {local['stderr']}")
         if floor is not None:
-            print(f"  {local['wall_s'] / floor:.2f} x the csv floor")
+            cpu_ratio = local["cpu_s"] / floor_cpu
+            print(f"  {local['wall_s'] / floor:.2f} x the csv floor ({cpu_ratio:.2f} x in CPU)")
         if args.no_server:
             return 0
         server, target = start_server()

@@ -42,7 +42,16 @@ def test_a_value_travels_as_the_kind_its_shape_says(value: Any, typed: dict[str,
 
 @pytest.mark.parametrize(
     "value",
-    [1.5, 2.0, INT64_MAX + 1, {"k": 1}, ["a", 1], [{"tablets": 2.5}], [{"x": 1}], [{"tablets": INT64_MAX + 1}]],
+    [
+        1.5,
+        2.0,
+        INT64_MAX + 1,
+        {"k": 1},
+        ["a", 1],
+        [{"tablets": 2.5}],
+        [{"x": 1}],
+        [{"tablets": INT64_MAX + 1}],
+    ],
 )
 def test_a_value_of_no_kind_goes_in_other_facts(value: Any) -> None:
     out = _values({"odd": value, "fine": "text"})

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rxpolicy.server.cli import main
 from rxpolicy.server.retro.records import MAX_RECORD_LINES, RecordReader
+from rxpolicy.server.retro.worker import _RecordParser
 
 FIXTURES = Path(__file__).parent / "retro_fixtures"
 STRAY = FIXTURES / "stray_quotes.csv"
@@ -80,3 +81,47 @@ def test_unbalanced_quote_at_the_limit_is_cut_back() -> None:
     assert len(got) == MAX_RECORD_LINES + 6
     assert got[0] == (2, b'X,"2021-03-01,64\n')
     assert [n for n, _ in got] == list(range(2, MAX_RECORD_LINES + 8))
+
+
+ODD_RECORDS = [
+    "a,b,c\n",
+    "",
+    "\n",
+    'a,"b\nc",d\n',
+    'a,"b\n',
+    "a\nb\n",
+    'x,"y"z\n',
+    '"a""b",c',
+    "a,b\r\n",
+    "a\rb",
+    'q,"never closed',
+    "\x00,a\n",
+    "x" * 140_000,
+    "ok,1\n",
+]
+
+
+def _read_alone(text: str) -> tuple[str, object]:
+    try:
+        return "row", next(csv.reader([text], strict=True))
+    except StopIteration:
+        return "none", None
+    except csv.Error as exc:
+        return "error", str(exc)
+
+
+def _read_shared(parser: _RecordParser, text: str) -> tuple[str, object]:
+    try:
+        return "row", parser.read(text)
+    except StopIteration:
+        return "none", None
+    except csv.Error as exc:
+        return "error", str(exc)
+
+
+def test_one_reader_reads_each_record_as_a_reader_of_its_own_would() -> None:
+    # A worker reads every record through one csv reader; a record that fails, or holds
+    # a line break, must not change how the next one reads.
+    parser = _RecordParser()
+    for text in ODD_RECORDS + list(reversed(ODD_RECORDS)):
+        assert _read_shared(parser, text) == _read_alone(text), repr(text[:40])

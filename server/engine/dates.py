@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 
 
 def add_months(start: dt.date, months: int) -> dt.date:
@@ -15,6 +16,8 @@ def add_months(start: dt.date, months: int) -> dt.date:
     return dt.date(year, month, day)
 
 
+# Approvals repeat their (service date, months): each is worked out once.
+@functools.lru_cache(maxsize=8192)
 def approved_through(service_date: dt.date, months: int) -> dt.date:
     """The approval's last day: the months added to the service date, minus one day."""
     return add_months(service_date, months) - dt.timedelta(days=1)

@@ -9,7 +9,7 @@ combinator from the language registry (language.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -26,7 +26,7 @@ from .decision import (
 from .facts import Facts, NormalisationPlan, normalise
 from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
 from .loading import REQUEST_TYPE, SERVICE_DATE
-from .model import Indication, Leaf, Node, PolicyVersion, Referral
+from .model import Group, Indication, Leaf, Node, PolicyVersion, Referral, ReferralRule
 
 Evaluator = Callable[[Facts], Kleene]
 
@@ -40,7 +40,35 @@ def leaf_test(leaf: Leaf) -> Callable[[Any], bool]:
     return operator.bind(leaf.value)
 
 
-def _compile(node: Node) -> Evaluator:
+@attrs.frozen
+class CompiledLeaf:
+    """A leaf compiled once: its evaluator, its test and its citation, so neither a
+    decision's explanation nor the trace rebuilds them. ``base_fact``: the request fact
+    its path ("doses.weekly_mg") is read from."""
+
+    node: Leaf
+    evaluate: Evaluator
+    citation: Citation
+    test: Callable[[Any], bool]
+    base_fact: str
+    children: tuple[()] = ()
+
+
+@attrs.frozen
+class CompiledGroup:
+    """An all-of / any-of compiled once, over its children compiled the same way."""
+
+    node: Group
+    evaluate: Evaluator
+    citation: Citation
+    children: tuple[CompiledNode, ...]
+
+
+CompiledNode = CompiledLeaf | CompiledGroup
+
+
+def compile_node(node: Node) -> CompiledNode:
+    citation = Citation(node.key, node.cite, node.text)
     if isinstance(node, Leaf):
         path, test = node.fact, leaf_test(node)
 
@@ -48,20 +76,30 @@ def _compile(node: Node) -> Evaluator:
             v = facts.get(path)
             return None if v is None else test(v)
 
-        return leaf_eval
-    children = tuple(_compile(c) for c in node.children)
+        return CompiledLeaf(node, leaf_eval, citation, test, node.base_fact)
+    children = tuple(compile_node(c) for c in node.children)
     # A partial is called from C: the group costs one Python frame, as a hand-written loop would.
-    return functools.partial(combine, CONNECTIVES[node.mode].settles, children)
+    evaluate = functools.partial(combine, CONNECTIVES[node.mode].settles, tuple(c.evaluate for c in children))
+    return CompiledGroup(node, evaluate, citation, children)
 
 
-def trace(node: Node, facts: Facts) -> TraceNode:
+def _compile(node: Node) -> Evaluator:
+    return compile_node(node).evaluate
+
+
+def trace(node: Node | CompiledNode, facts: Facts) -> TraceNode:
     """Evaluate ``node`` and every node beneath it (no short-circuit), for explanations."""
-    if isinstance(node, Leaf):
-        v = facts.get(node.fact)
-        result = None if v is None else leaf_test(node)(v)
-        return TraceNode(node.key, node.cite, node.text, result, node.fact, _observed(v))
-    kids = tuple(trace(c, facts) for c in node.children)
-    combined = combine(CONNECTIVES[node.mode].settles, [given(k.result) for k in kids], None)
+    return _trace(node if isinstance(node, CompiledLeaf | CompiledGroup) else compile_node(node), facts)
+
+
+def _trace(c: CompiledNode, facts: Facts) -> TraceNode:
+    node = c.node
+    if isinstance(c, CompiledLeaf):
+        v = facts.get(c.node.fact)
+        result = None if v is None else c.test(v)
+        return TraceNode(node.key, node.cite, node.text, result, c.node.fact, _observed(v))
+    kids = tuple(_trace(child, facts) for child in c.children)
+    combined = combine(CONNECTIVES[c.node.mode].settles, [given(k.result) for k in kids], None)
     return TraceNode(node.key, node.cite, node.text, combined, children=kids)
 
 
@@ -71,61 +109,62 @@ def _observed(v: Any) -> Any:
     return v
 
 
-def missing_facts(node: TraceNode) -> list[str]:
-    """Facts an unknown node reads: only through children that are themselves unknown,
-    so an any-of already satisfied never asks for more."""
-    out: list[str] = []
-
-    def walk(n: TraceNode) -> None:
-        if n.result is not None:
-            return
-        if n.fact is not None:
-            base = n.fact.split(".", 1)[0]
-            if base not in out:
-                out.append(base)
-            return
-        for child in n.children:
-            walk(child)
-
-    walk(node)
-    return out
+def missing_facts(node: CompiledNode, facts: Facts, out: list[str]) -> None:
+    """Add to ``out`` (once each, in order) the facts an unknown ``node`` reads: only
+    through children that are themselves unknown, so an any-of already satisfied never
+    asks for more. Children are evaluated again rather than traced: no tree is built."""
+    if isinstance(node, CompiledLeaf):
+        if node.base_fact not in out:
+            out.append(node.base_fact)
+        return
+    for child in node.children:
+        if child.evaluate(facts) is None:
+            missing_facts(child, facts, out)
 
 
-def failed_leaves(node: TraceNode) -> list[Citation]:
-    """The leaf criteria that make a false node false."""
-    out: list[Citation] = []
-
-    def walk(n: TraceNode) -> None:
-        if n.result is not False:
-            return
-        if not n.children:
-            out.append(Citation(n.key, n.cite, n.text))
-            return
-        for child in n.children:
-            walk(child)
-
-    walk(node)
-    return out
-
-
-def _merge_missing(nodes: Iterable[TraceNode]) -> tuple[str, ...]:
-    out: list[str] = []
-    for node in nodes:
-        for fact in missing_facts(node):
-            if fact not in out:
-                out.append(fact)
-    return tuple(out)
+def failed_leaves(node: CompiledNode, facts: Facts, out: list[Citation]) -> None:
+    """Add to ``out`` the leaf criteria that make a false ``node`` false."""
+    if not node.children:
+        out.append(node.citation)
+        return
+    for child in node.children:
+        if child.evaluate(facts) is False:
+            if child.children:
+                failed_leaves(child, facts, out)
+            else:
+                out.append(child.citation)  # a leaf (or an empty group) is its own reason
 
 
 @attrs.frozen
 class _CompiledIndication:
     indication: Indication
-    selector: Evaluator
-    criteria: tuple[Evaluator, ...]  # one per numbered criterion (children of the root)
+    citation: Citation
+    selector: CompiledNode
+    root: CompiledGroup  # its children are the numbered criteria
+    evaluators: tuple[Evaluator, ...] = attrs.field()  # of the numbered criteria, in order
+
+    @evaluators.default
+    def _evaluators(self) -> tuple[Evaluator, ...]:
+        return tuple(c.evaluate for c in self.root.children)
+
+
+@attrs.frozen
+class _CompiledRule:
+    rule: ReferralRule
+    citation: Citation
+    when: CompiledNode | None  # None: always applies
+
+
+@attrs.frozen
+class _CompiledReferral:
+    referral: Referral
+    citation: Citation
+    rules: tuple[_CompiledRule, ...]
 
 
 class CompiledVersion:
-    """A version ready to decide: closures built once, derived measures it reads."""
+    """A version ready to decide: every criterion compiled once (evaluator, explanation,
+    citations), and the normalisation plan of the facts and measures it reads."""
 
     def __init__(self, version: PolicyVersion) -> None:
         self.version = version
@@ -144,20 +183,26 @@ class CompiledVersion:
         self.plan = NormalisationPlan.of(version, self.measures)
         self.by_request_type: dict[str, list[_CompiledIndication]] = {}
         for ind in version.indications:
+            root = compile_node(ind.criteria)
+            assert isinstance(root, CompiledGroup)
             compiled = _CompiledIndication(
-                ind, _compile(ind.applies_to), tuple(_compile(c) for c in ind.criteria.children)
+                ind, Citation(ind.key, ind.cite, ind.title), compile_node(ind.applies_to), root
             )
             for rt in ind.request_types:
                 self.by_request_type.setdefault(rt, []).append(compiled)
-        self.referrals: dict[str, Referral] = {}
+        self.referrals: dict[str, _CompiledReferral] = {}
         for referral in version.referrals:
+            rules = tuple(
+                _CompiledRule(
+                    rule,
+                    Citation(rule.key, rule.cite, rule.text),
+                    None if rule.when is None else compile_node(rule.when),
+                )
+                for rule in referral.rules
+            )
+            cr = _CompiledReferral(referral, Citation(referral.key, referral.cite, referral.text), rules)
             for rt in referral.request_types:
-                self.referrals.setdefault(rt, referral)
-        self.rule_evaluators = {
-            rule.key: _compile(rule.when) if rule.when is not None else None
-            for referral in version.referrals
-            for rule in referral.rules
-        }
+                self.referrals.setdefault(rt, cr)
 
     def normalise(self, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None) -> Facts:
         """The request's facts under this version, with the measures its criteria read."""
@@ -165,52 +210,51 @@ class CompiledVersion:
 
     def decide(self, facts: Facts, *, with_trace: bool = False) -> Decision:
         request_type = facts[REQUEST_TYPE]
-        candidates = self.by_request_type.get(request_type, [])
+        candidates = self.by_request_type.get(request_type, ())
         unknown: list[_CompiledIndication] = []
         for candidate in candidates:
-            selected = candidate.selector(facts)
+            selected = candidate.selector.evaluate(facts)
             if selected is True:
                 return self._decide_indication(candidate, facts, with_trace)
             if selected is None:
                 unknown.append(candidate)
         if unknown:
             # The indication cannot be chosen (typically: diagnosis unknown).
-            traces = [trace(c.indication.applies_to, facts) for c in unknown]
+            missing: list[str] = []
+            for c in unknown:
+                missing_facts(c.selector, facts, missing)
             return Decision(
                 "pend",
                 self.ref,
-                missing=_merge_missing(traces),
-                trace=tuple(traces) if with_trace else None,
+                missing=tuple(missing),
+                trace=tuple(trace(c.selector, facts) for c in unknown) if with_trace else None,
             )
         return self._refer(request_type, facts, with_trace)
 
     def _decide_indication(self, ci: _CompiledIndication, facts: Facts, with_trace: bool) -> Decision:
-        ind = ci.indication
-        citation = Citation(ind.key, ind.cite, ind.title)
-        results = [evaluate(facts) for evaluate in ci.criteria]
-        full_trace = (trace(ind.criteria, facts),) if with_trace else None
+        criteria = ci.root.children
+        results = [evaluate(facts) for evaluate in ci.evaluators]
+        full_trace = (trace(ci.root, facts),) if with_trace else None
         if False in results:
             unmet = []
-            for node, result in zip(ind.criteria.children, results, strict=True):
+            for criterion, result in zip(criteria, results, strict=True):
                 if result is False:
-                    because = failed_leaves(trace(node, facts))
-                    because_other = tuple(c for c in because if c.key != node.key)
-                    unmet.append(Unmet(Citation(node.key, node.cite, node.text), because_other))
-            return Decision("deny", self.ref, citation, unmet=tuple(unmet), trace=full_trace)
+                    because: list[Citation] = []
+                    failed_leaves(criterion, facts, because)
+                    key = criterion.node.key
+                    unmet.append(Unmet(criterion.citation, tuple([c for c in because if c.key != key])))
+            return Decision("deny", self.ref, ci.citation, unmet=tuple(unmet), trace=full_trace)
         if None in results:
-            unknown_nodes = [
-                trace(node, facts)
-                for node, result in zip(ind.criteria.children, results, strict=True)
-                if result is None
-            ]
-            return Decision(
-                "pend", self.ref, citation, missing=_merge_missing(unknown_nodes), trace=full_trace
-            )
+            missing: list[str] = []
+            for criterion, result in zip(criteria, results, strict=True):
+                if result is None:
+                    missing_facts(criterion, facts, missing)
+            return Decision("pend", self.ref, ci.citation, missing=tuple(missing), trace=full_trace)
         return Decision(
             "approve",
             self.ref,
-            citation,
-            approval=self._approval(ind, facts),
+            ci.citation,
+            approval=self._approval(ci.indication, facts),
             notes=self.version.meta.unmodelled,  # what this version says but the engine cannot model
             trace=full_trace,
         )
@@ -227,43 +271,36 @@ class CompiledVersion:
         return Approval(months, False, approved_through(facts[SERVICE_DATE], months))
 
     def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
-        referral = self.referrals[request_type]  # the loader ensures every request type has one
-        section = Citation(referral.key, referral.cite, referral.text)
-        key_value = facts[referral.keyed_by]
-        possible = []  # rules that may apply, in order, up to the first that surely does
-        unknown_traces: list[TraceNode] = []
-        all_traces: list[TraceNode] = []
-        for rule in referral.rules:
-            evaluate = self.rule_evaluators[rule.key]
-            result = True if evaluate is None else evaluate(facts)
-            if with_trace and rule.when is not None:
-                all_traces.append(trace(rule.when, facts))
+        cr = self.referrals[request_type]  # the loader ensures every request type has one
+        key_value = facts[cr.referral.keyed_by]
+        possible: list[_CompiledRule] = []  # rules that may apply, in order, up to the first that surely does
+        missing: list[str] = []
+        read = 0  # rules read, up to the first that surely applies: the trace shows those
+        for rule in cr.rules:
+            read += 1
+            result = True if rule.when is None else rule.when.evaluate(facts)
             if result is False:
                 continue
             possible.append(rule)
             if result is True:
                 break
             assert rule.when is not None
-            unknown_traces.append(trace(rule.when, facts))
-        full_trace = tuple(all_traces) if with_trace else None
+            missing_facts(rule.when, facts, missing)
+        full_trace = None
+        if with_trace:
+            full_trace = tuple(trace(rule.when, facts) for rule in cr.rules[:read] if rule.when is not None)
         if not possible:
             # No rule applies: nothing in the policy covers the request, so it is not met.
-            return Decision(
-                "deny",
-                self.ref,
-                section,
-                unmet=(Unmet(Citation(referral.key, referral.cite, referral.text)),),
-                trace=full_trace,
-            )
-        targets = {rule.refer_to[key_value] for rule in possible}
+            return Decision("deny", self.ref, cr.citation, unmet=(Unmet(cr.citation),), trace=full_trace)
+        targets = {rule.rule.refer_to[key_value] for rule in possible}
         if len(targets) == 1:
             # Every rule that could still apply names the same policy: refer now.
             return Decision(
                 "refer",
                 self.ref,
-                section,
+                cr.citation,
                 refer_to=targets.pop(),
-                referral=tuple(Citation(r.key, r.cite, r.text) for r in possible),
+                referral=tuple(rule.citation for rule in possible),
                 trace=full_trace,
             )
-        return Decision("pend", self.ref, section, missing=_merge_missing(unknown_traces), trace=full_trace)
+        return Decision("pend", self.ref, cr.citation, missing=tuple(missing), trace=full_trace)

@@ -13,6 +13,9 @@ Adding an operator: one entry in OPERATORS plus its z3 form.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -122,17 +125,23 @@ def _none_of(value: Any) -> Test:
     return lambda v: v not in members
 
 
+def _compare(swapped: Callable[[Any, Any], bool], value: Any) -> Test:
+    """``v OP value`` as ``value SWAPPED v`` (``v < 5`` is ``5 > v``), bound in C: a leaf's
+    test costs no Python frame of its own."""
+    return functools.partial(swapped, value)
+
+
 _EQUALITY: tuple[ValueKind, ...] = ("int", "bool", "enum")
 
 OPERATORS: Mapping[str, Operator] = {
     op.name: op
     for op in (
-        Operator("eq", _EQUALITY, False, "=", lambda c: lambda v: v == c),
-        Operator("ne", _EQUALITY, False, "≠", lambda c: lambda v: v != c),
-        Operator("lt", ("int",), False, "<", lambda c: lambda v: v < c),
-        Operator("le", ("int",), False, "≤", lambda c: lambda v: v <= c),
-        Operator("gt", ("int",), False, ">", lambda c: lambda v: v > c),
-        Operator("ge", ("int",), False, "≥", lambda c: lambda v: v >= c),
+        Operator("eq", _EQUALITY, False, "=", functools.partial(_compare, operator.eq)),
+        Operator("ne", _EQUALITY, False, "≠", functools.partial(_compare, operator.ne)),
+        Operator("lt", ("int",), False, "<", functools.partial(_compare, operator.gt)),
+        Operator("le", ("int",), False, "≤", functools.partial(_compare, operator.ge)),
+        Operator("gt", ("int",), False, ">", functools.partial(_compare, operator.lt)),
+        Operator("ge", ("int",), False, "≥", functools.partial(_compare, operator.le)),
         Operator("in", ("enum",), True, "is one of", _one_of),
         Operator("not_in", ("enum",), True, "is none of", _none_of),
         Operator("set_equals_any", ("set",), True, "is exactly one of", _one_of),
@@ -151,48 +160,56 @@ Dose = tuple[int, int]  # (tablets, strength_mg) for one dosing day
 
 # A dose measure is an aggregate over the dosing days of a per-day quantity; the z3 form
 # builds the same two parts, so each dose measure is written once, as a pair of names.
-DOSE_QUANTITIES: Mapping[str, Callable[[Dose], int]] = {
-    "mg": lambda dose: dose[0] * dose[1],
-    "tablets": lambda dose: dose[0],
-    "days": lambda _dose: 1,
+# Each quantity maps the dosing days to their per-day values (in C: no frame per day).
+DOSE_QUANTITIES: Mapping[str, Callable[[Sequence[Dose]], Iterable[int]]] = {
+    "mg": functools.partial(itertools.starmap, operator.mul),
+    "tablets": functools.partial(map, operator.itemgetter(0)),
+    "days": lambda doses: itertools.repeat(1, len(doses)),
 }
 AGGREGATES: Mapping[str, Callable[[Iterable[int]], int]] = {"sum": sum, "max": max}
 
-Compute = Callable[[Any, str, Mapping[str, Agent]], int]
+# A measure bound to its argument ('' when none) and the version's agents: the function
+# of the normalised fact value, built once per compiled version.
+Bind = Callable[[str, Mapping[str, Agent]], Callable[[Any], int]]
 
 
 @attrs.frozen
 class Measure:
     """``fact.name`` (or ``fact.name.<argument>``): an integer derived from a list fact.
-    ``compute`` takes the normalised fact value, the argument ('' when none) and the
-    version's agents. Dose measures also name their aggregate and per-day quantity."""
+    ``bind`` takes the argument ('' when none) and the version's agents and returns the
+    function of the normalised fact value. Dose measures also name their aggregate and
+    per-day quantity."""
 
     name: str
     of: FactType
     words: str
-    compute: Compute
+    bind: Bind
     argument: str | None = None  # what follows the name, in words ("class")
     kind: ValueKind = "int"
     aggregate: str | None = None
     quantity: str | None = None
 
+    def compute(self, value: Any, argument: str, agents: Mapping[str, Agent]) -> int:
+        return self.bind(argument, agents)(value)
+
 
 def _dose_measure(name: str, aggregate: str, quantity: str, words: str) -> Measure:
     total, per_day = AGGREGATES[aggregate], DOSE_QUANTITIES[quantity]
 
-    def compute(doses: Sequence[Dose], _argument: str, _agents: Mapping[str, Agent]) -> int:
-        return total(map(per_day, doses))
+    def bind(_argument: str, _agents: Mapping[str, Agent]) -> Callable[[Sequence[Dose]], int]:
+        return lambda doses: total(per_day(doses))
 
-    return Measure(name, "doses", words, compute, aggregate=aggregate, quantity=quantity)
-
-
-def _line_count(lines: Sequence[Any], _argument: str, _agents: Mapping[str, Agent]) -> int:
-    return len(lines)
+    return Measure(name, "doses", words, bind, aggregate=aggregate, quantity=quantity)
 
 
-def _molecules_in_class(lines: Sequence[Sequence[str]], cls: str, agents: Mapping[str, Agent]) -> int:
+def _line_count(_argument: str, _agents: Mapping[str, Agent]) -> Callable[[Sequence[Any]], int]:
+    return len
+
+
+def _molecules_in_class(cls: str, agents: Mapping[str, Agent]) -> Callable[[Sequence[Sequence[str]]], int]:
     # Distinct molecules across all lines: Darzalex then Darzalex Faspro is one anti-CD38 antibody.
-    return len({agents[term].molecule for line in lines for term in line if cls in agents[term].classes})
+    molecule = {term: agent.molecule for term, agent in agents.items() if cls in agent.classes}
+    return lambda lines: len({molecule[term] for line in lines for term in line if term in molecule})
 
 
 MEASURES: Mapping[tuple[FactType, str], Measure] = {

@@ -226,7 +226,11 @@ class VersionStore:
     def in_force(
         self, service_date: dt.date, policy_id: str | None = None, as_known_on: dt.date | None = None
     ) -> CompiledVersion | None:
-        compiled = self._policy(policy_id)
+        return self._in_force(self._policy(policy_id), service_date, as_known_on)
+
+    def _in_force(
+        self, compiled: list[CompiledVersion], service_date: dt.date, as_known_on: dt.date | None
+    ) -> CompiledVersion | None:
         if as_known_on is not None:
             compiled = self._known_on(self._records[compiled[0].version.policy_id], as_known_on)
             dates = [c.version.effective for c in compiled]
@@ -270,7 +274,7 @@ class VersionStore:
     ) -> Decision:
         """Decide a request (the case-file shape: fact name -> value) under the version in
         force on its service date, or under ``version`` when given."""
-        if not isinstance(request, Mapping):
+        if type(request) is not dict and not isinstance(request, Mapping):
             raise InvalidRequest([FieldViolation("request", "must be a mapping of fact names to values")])
         compiled = self._policy(policy_id)
         raw_date = request.get(SERVICE_DATE)
@@ -281,7 +285,7 @@ class VersionStore:
         if version is not None:
             chosen = self.compiled(version)
         elif service_date is not None:
-            chosen = self.in_force(service_date, policy_id, as_known_on)
+            chosen = self._in_force(compiled, service_date, as_known_on)
             if chosen is None:
                 first = compiled[0].version
                 known = "" if as_known_on is None else f" as known on {as_known_on}"
@@ -297,5 +301,5 @@ class VersionStore:
             raise InvalidRequest([problem, *others])
         # The date chose the version; it is not parsed again. (Under a named version an
         # invalid date is reported in its place among the other fields.)
-        facts = chosen.normalise(request, {SERVICE_DATE: service_date} if service_date is not None else None)
+        facts = chosen.normalise(request, None if service_date is None else {SERVICE_DATE: service_date})
         return chosen.decide(facts, with_trace=with_trace)

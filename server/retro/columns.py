@@ -29,7 +29,6 @@ FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 
 # Agents in a list: ";" (as in the engine's YAML lists) or "+" (regimen notation,
 # "bortezomib+lenalidomide"). Agent names and brand names contain neither.
-_AGENT_SPLIT = re.compile(r"[;+]")
 _LINE_SPLIT = "|"
 _DOSE_SPLIT = ";"
 _DOSE = re.compile(r"^\s*(\d+)\s*[xX*\u00d7]\s*(\d+)\s*(?:mg)?\s*$")
@@ -48,6 +47,8 @@ def _text(cell: str) -> str:
 
 
 def _int(cell: str) -> int:
+    if cell.isdecimal():  # the common case; the cell is stripped, and int() reads what \d matches
+        return int(cell)
     if not _INT.match(cell):
         raise CellError("must be a whole number (the CSV cell is not an integer)")
     return int(cell)
@@ -62,17 +63,22 @@ def _bool(cell: str) -> bool:
     raise CellError("must be true or false (CSV: true/false, yes/no, y/n, 1/0)")
 
 
+def _names(text: str) -> list[str]:
+    """The agent names of one list, empty names dropped."""
+    return [a for a in map(str.strip, text.replace(";", "+").split("+")) if a]
+
+
 def _agents(cell: str) -> list[str]:
     if cell.lower() == NONE_WORD:
         return []
-    return [a.strip() for a in _AGENT_SPLIT.split(cell) if a.strip()]
+    return _names(cell)
 
 
 def _lines(cell: str) -> list[list[str]]:
     if cell.lower() == NONE_WORD:
         return []
     # An empty line ("a||b") stays an empty list so the engine names it precisely.
-    return [[a.strip() for a in _AGENT_SPLIT.split(line) if a.strip()] for line in cell.split(_LINE_SPLIT)]
+    return [_names(line) for line in cell.split(_LINE_SPLIT)]
 
 
 def _doses(cell: str) -> list[dict[str, int]]:
@@ -83,7 +89,8 @@ def _doses(cell: str) -> list[dict[str, int]]:
             raise CellError(
                 f"doses[{i}] must be TABLETSxSTRENGTH_MG, e.g. 4x20; dosing days are separated by ';'"
             )
-        doses.append({"tablets": int(m.group(1)), "strength_mg": int(m.group(2))})
+        tablets, strength = m.groups()
+        doses.append({"tablets": int(tablets), "strength_mg": int(strength)})
     return doses
 
 
@@ -115,12 +122,19 @@ class Column:
 
 @attrs.frozen
 class CsvLayout:
-    """The header of one claim file, resolved to decoders once (not per row)."""
+    """The header of one claim file, resolved to decoders once (not per row): ``plan`` is
+    what decoding a row does, (cell index, fact name, decoder or None for a cell taken as
+    text) per fact column."""
 
     header: tuple[str, ...]
     claim_id_index: int
     service_date_index: int | None
     columns: tuple[Column, ...]  # the fact columns; ignored columns are left out
+    plan: tuple[tuple[int, str, Decoder | None], ...] = attrs.field()
+
+    @plan.default
+    def _plan(self) -> tuple[tuple[int, str, Decoder | None], ...]:
+        return tuple((c.index, c.name, None if c.decode is _text else c.decode) for c in self.columns)
 
 
 class HeaderError(Exception):
@@ -166,14 +180,17 @@ def decode_row(cells: Sequence[str], lay: CsvLayout) -> tuple[str, str, dict[str
         )
     request: dict[str, Any] = {}
     problems: list[FieldViolation] = []
-    for col in lay.columns:
-        cell = cells[col.index].strip()
+    for index, name, decode in lay.plan:
+        cell = cells[index].strip()
         if not cell:
             continue  # an empty cell is an unknown fact
+        if decode is None:
+            request[name] = cell
+            continue
         try:
-            request[col.name] = col.decode(cell)
+            request[name] = decode(cell)
         except CellError as exc:
-            problems.append(FieldViolation(col.name, str(exc)))
+            problems.append(FieldViolation(name, str(exc)))
     service = cells[lay.service_date_index].strip() if lay.service_date_index is not None else ""
     return cells[lay.claim_id_index].strip(), service, request, problems
 

@@ -26,7 +26,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import FrameType
@@ -146,6 +146,23 @@ def _signals_stop_the_run() -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (in the main thread) for the length of the block, then
+    delivered: what the block changes, it changes wholly or not at all."""
+    if not hasattr(signal, "pthread_sigmask") or not _main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _main_thread() -> bool:
@@ -333,14 +350,24 @@ class _Run:
                         out.write(head)
                         self.results_bytes = len(head)
                         self.written = reader.checkpoint()  # just after the header
-                    for result in self._decide_all(source, bar):
-                        out.write(result.data)
-                        self.results_bytes += len(result.data)
-                        self.written = self.positions.pop(result.index)
-                        self.next_chunk = result.index + 1
-                        if time.monotonic() - last_checkpoint > CHECKPOINT_S:
-                            self._checkpoint()
-                            last_checkpoint = time.monotonic()
+                    results = self._decide_all(source)
+                    try:
+                        for chunk, result in results:
+                            # The rows, where they end and their counts move together: a
+                            # signal waits until all of them have, so the resume state never
+                            # counts a chunk whose rows it does not hold (or the other way).
+                            with _signals_held():
+                                self._check(chunk, result)
+                                out.write(result.data)
+                                self.results_bytes += len(result.data)
+                                self.written = self.positions.pop(result.index)
+                                self.next_chunk = result.index + 1
+                                self._account(chunk, result, bar)
+                            if time.monotonic() - last_checkpoint > CHECKPOINT_S:
+                                self._checkpoint()
+                                last_checkpoint = time.monotonic()
+                    finally:
+                        results.close()  # whatever stopped the loop, the workers stop now
                     outputs.finish(out)
                 except BaseException:
                     with contextlib.suppress(OSError, ValueError):
@@ -413,7 +440,7 @@ class _Run:
         reader = RecordReader(stream, fmt, at=at)
         return iter(reader), reader
 
-    def _decide_all(self, source: Iterator[Chunk], bar: Progress) -> Iterator[ChunkResult]:
+    def _decide_all(self, source: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult], None, None]:
         config = self.config
         if self.workers <= 1 and config.server is None:
             processor = build_processor(config)
@@ -425,7 +452,7 @@ class _Run:
                         raise RetroError(str(exc)) from None
                     except Exception as exc:
                         result = _failed_chunk(config, chunk, exc)
-                    yield self._account(chunk, result, bar)
+                    yield chunk, result
             finally:
                 processor.decider.close()
             return
@@ -442,9 +469,9 @@ class _Run:
             for chunk in source:
                 pending.append((chunk, pool.submit(process_chunk, chunk)))
                 while len(pending) >= in_flight:
-                    yield self._collect(*pending.popleft(), bar)
+                    yield self._collect(*pending.popleft())
             while pending:
-                yield self._collect(*pending.popleft(), bar)
+                yield self._collect(*pending.popleft())
         except BaseException:
             _stop_pool(pool)
             raise
@@ -463,7 +490,7 @@ class _Run:
             streams * chunk_deadline(self.options.chunk_size, self.options.server_timeout) + WATCHDOG_GRACE_S
         )
 
-    def _collect(self, chunk: Chunk, future: cf.Future[ChunkResult], bar: Progress) -> ChunkResult:
+    def _collect(self, chunk: Chunk, future: cf.Future[ChunkResult]) -> tuple[Chunk, ChunkResult]:
         limit = self._watchdog()
         try:
             result = future.result(timeout=limit)
@@ -479,9 +506,9 @@ class _Run:
             raise RetroError(str(exc)) from None
         except Exception as exc:
             result = _failed_chunk(self.config, chunk, exc)
-        return self._account(chunk, result, bar)
+        return chunk, result
 
-    def _account(self, chunk: Chunk, result: ChunkResult, bar: Progress) -> ChunkResult:
+    def _check(self, chunk: Chunk, result: ChunkResult) -> None:
         if (
             result.index != chunk.index
             or result.rows != len(chunk.records)
@@ -492,10 +519,11 @@ class _Run:
                 f"internal error: chunk {chunk.index} ({len(chunk.records)} records) came back as chunk "
                 f"{result.index} with {result.rows} rows ({result.tally.rows} counted)"
             )
+
+    def _account(self, chunk: Chunk, result: ChunkResult, bar: Progress) -> None:
         self.tally.merge(result.tally)
         self.duplicates.add(result.claim_ids)
         bar.advance(chunk.nbytes, rows=result.rows)
-        return result
 
     # ------------------------------------------------------------ stopping early
 

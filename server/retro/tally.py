@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 from collections.abc import Container, Mapping
 from typing import Any
 
@@ -76,6 +77,7 @@ def adverse(before: Row, after: Row) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=8192)  # claims repeat their service dates: each is read once
 def month_of(service_date: str) -> str | None:
     """YYYY-MM of a service date as the engine reads it, or None when it is not a date."""
     try:

@@ -101,6 +101,32 @@ class _Cells(Mapping[str, str]):
         return len(self._layout.columns)
 
 
+class _RecordParser:
+    """``csv.reader([text], strict=True)`` of one record after another, through one reader
+    (not one built per row). The reader starts every record afresh and reads only the text
+    it is given: whatever a record holds, it reads as it would alone."""
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+        self._reader = csv.reader(self, strict=True)
+
+    def __iter__(self) -> _RecordParser:
+        return self
+
+    def __next__(self) -> str:
+        text, self._text = self._text, None
+        if text is None:
+            raise StopIteration
+        return text
+
+    def read(self, text: str) -> list[str]:
+        self._text = text
+        try:
+            return next(self._reader)
+        finally:
+            self._text = None
+
+
 def _unreadable(line: int, claim_id: str, description: str, field: str = "row") -> _Parsed:
     return _Parsed(line, claim_id, "", None, (FieldViolation(field, description),))
 
@@ -119,6 +145,7 @@ class ChunkProcessor:
         self.compare = config.compare_to is not None
         self.order = field_order(fact_order)
         self.lob_terms: frozenset[str] = frozenset()
+        self._csv = _RecordParser()
 
     def parse(self, line: int, record: bytes) -> _Parsed:
         """Never raises: whatever the record holds, it becomes one _Parsed."""
@@ -153,7 +180,7 @@ class ChunkProcessor:
             claim_id = self._salvage_claim_id(text)
             return _unreadable(line, claim_id, "is not valid CSV (a quote is not closed on this row)")
         try:
-            cells = next(csv.reader([text], strict=True))
+            cells = self._csv.read(text)
         except (csv.Error, StopIteration) as exc:
             return _unreadable(line, self._salvage_claim_id(text), csv_error_text(exc))
         claim_id, service_date, request, problems = decode_row(cells, self.layout)

@@ -54,7 +54,7 @@ class Spelling:
 
 
 def _enum_norm(spec: FactSpec | None, raw: str) -> str | None:
-    # Mirrors facts._Normaliser.term.
+    # Mirrors facts._enum_reader.
     if spec is None:
         return None
     low = raw.strip().lower()
@@ -64,7 +64,7 @@ def _enum_norm(spec: FactSpec | None, raw: str) -> str | None:
 
 
 def _agent_norm(version: PolicyVersion, raw: str) -> str | None:
-    # Mirrors facts._Normaliser.terms/lines: the drug itself first, then the vocabulary.
+    # Mirrors facts._agent_lookup (terms and lines): the drug itself first, then the vocabulary.
     low = raw.strip().lower()
     if low in version.self_names:
         return SELF
