@@ -25,8 +25,18 @@ from .decision import (
 )
 from .facts import Facts, NormalisationPlan, normalise
 from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
+from .letters import (
+    DoseCeilings,
+    citation,
+    facts_of,
+    information_requests,
+    questions,
+    submitted_values,
+    trace_citation,
+    version_notes,
+)
 from .loading import REQUEST_TYPE, SERVICE_DATE
-from .model import Indication, Leaf, Node, PolicyVersion, Referral
+from .model import Indication, Leaf, Node, PolicyVersion, Referral, ReferralRule
 
 Evaluator = Callable[[Facts], Kleene]
 
@@ -59,10 +69,10 @@ def trace(node: Node, facts: Facts) -> TraceNode:
     if isinstance(node, Leaf):
         v = facts.get(node.fact)
         result = None if v is None else leaf_test(node)(v)
-        return TraceNode(node.key, node.cite, node.text, result, node.fact, _observed(v))
+        return TraceNode(node.key, node.cite, node.text, result, node.fact, _observed(v), gloss=node.gloss)
     kids = tuple(trace(c, facts) for c in node.children)
     combined = combine(CONNECTIVES[node.mode].settles, [given(k.result) for k in kids], None)
-    return TraceNode(node.key, node.cite, node.text, combined, children=kids)
+    return TraceNode(node.key, node.cite, node.text, combined, children=kids, gloss=node.gloss)
 
 
 def _observed(v: Any) -> Any:
@@ -99,7 +109,7 @@ def failed_leaves(node: TraceNode) -> list[Citation]:
         if n.result is not False:
             return
         if not n.children:
-            out.append(Citation(n.key, n.cite, n.text))
+            out.append(trace_citation(n))
             return
         for child in n.children:
             walk(child)
@@ -122,6 +132,7 @@ class _CompiledIndication:
     indication: Indication
     selector: Evaluator
     criteria: tuple[Evaluator, ...]  # one per numbered criterion (children of the root)
+    dose_ceilings: DoseCeilings  # names the dose limits an approval was granted under
 
 
 class CompiledVersion:
@@ -142,10 +153,14 @@ class CompiledVersion:
             node.fact for node in version.nodes().values() if isinstance(node, Leaf) and "." in node.fact
         )
         self.plan = NormalisationPlan.of(version, self.measures)
+        self.about = version_notes(version)  # the same for every decision of this version
         self.by_request_type: dict[str, list[_CompiledIndication]] = {}
         for ind in version.indications:
             compiled = _CompiledIndication(
-                ind, _compile(ind.applies_to), tuple(_compile(c) for c in ind.criteria.children)
+                ind,
+                _compile(ind.applies_to),
+                tuple(_compile(c) for c in ind.criteria.children),
+                DoseCeilings(version, ind.criteria.children, _compile),
             )
             for rt in ind.request_types:
                 self.by_request_type.setdefault(rt, []).append(compiled)
@@ -176,55 +191,96 @@ class CompiledVersion:
         if unknown:
             # The indication cannot be chosen (typically: diagnosis unknown).
             traces = [trace(c.indication.applies_to, facts) for c in unknown]
-            return Decision(
-                "pend",
-                self.ref,
-                missing=_merge_missing(traces),
-                trace=tuple(traces) if with_trace else None,
+            missing = _merge_missing(traces)
+            return self._pend(
+                None,
+                missing,
+                [(c.indication.applies_to, t) for c, t in zip(unknown, traces, strict=True)],
+                tuple(traces) if with_trace else None,
             )
         return self._refer(request_type, facts, with_trace)
 
     def _decide_indication(self, ci: _CompiledIndication, facts: Facts, with_trace: bool) -> Decision:
         ind = ci.indication
-        citation = Citation(ind.key, ind.cite, ind.title)
+        section = Citation(ind.key, ind.cite, ind.title)
         results = [evaluate(facts) for evaluate in ci.criteria]
         full_trace = (trace(ind.criteria, facts),) if with_trace else None
         if False in results:
             unmet = []
             for node, result in zip(ind.criteria.children, results, strict=True):
                 if result is False:
-                    because = failed_leaves(trace(node, facts))
+                    failed = trace(node, facts)
+                    because = failed_leaves(failed)
                     because_other = tuple(c for c in because if c.key != node.key)
-                    unmet.append(Unmet(Citation(node.key, node.cite, node.text), because_other))
-            return Decision("deny", self.ref, citation, unmet=tuple(unmet), trace=full_trace)
-        if None in results:
-            unknown_nodes = [
-                trace(node, facts)
-                for node, result in zip(ind.criteria.children, results, strict=True)
-                if result is None
-            ]
+                    unmet.append(Unmet(citation(node), because_other, submitted_values(failed)))
+            # The criteria still unknown, with what would settle them, so an appeal can
+            # answer every open question at once.
+            still_unknown = information_requests(self._unknown(ind, results, facts))
             return Decision(
-                "pend", self.ref, citation, missing=_merge_missing(unknown_nodes), trace=full_trace
+                "deny",
+                self.ref,
+                section,
+                unmet=tuple(unmet),
+                trace=full_trace,
+                unknown=still_unknown,
+                questions=questions(facts_of(still_unknown), self.version),
+                notes=self.about.notes,
+                about=self.about,
             )
+        if None in results:
+            pairs = self._unknown(ind, results, facts)
+            return self._pend(section, _merge_missing(t for _, t in pairs), pairs, full_trace)
         return Decision(
             "approve",
             self.ref,
-            citation,
-            approval=self._approval(ind, facts),
-            notes=self.version.meta.unmodelled,  # what this version says but the engine cannot model
+            section,
+            approval=self._approval(ci, facts),
+            notes=self.about.notes,  # what this version says but the engine cannot model
             trace=full_trace,
+            about=self.about,
         )
 
-    def _approval(self, ind: Indication, facts: Facts) -> Approval:
+    def _unknown(self, ind: Indication, results: list[Kleene], facts: Facts) -> list[tuple[Node, TraceNode]]:
+        return [
+            (node, trace(node, facts))
+            for node, result in zip(ind.criteria.children, results, strict=True)
+            if result is None
+        ]
+
+    def _pend(
+        self,
+        section: Citation | None,
+        missing: tuple[str, ...],
+        unknown: list[tuple[Node, TraceNode]],
+        full_trace: tuple[TraceNode, ...] | None,
+    ) -> Decision:
+        """A pend: the flat ``missing`` list, and beside it the same facts grouped by the
+        unknown criterion that needs them, with the question for each."""
+        return Decision(
+            "pend",
+            self.ref,
+            section,
+            missing=missing,
+            trace=full_trace,
+            unknown=information_requests(unknown, missing),
+            questions=questions(missing, self.version),
+            notes=self.about.notes,
+            about=self.about,
+        )
+
+    def _approval(self, ci: _CompiledIndication, facts: Facts) -> Approval:
+        ind = ci.indication
+        first_day = facts[SERVICE_DATE]
+        limits = ci.dose_ceilings.applied(facts)
         duration = ind.durations[facts[ind.durations_keyed_by]]
         if duration.length_of_benefit or duration.months is None:
-            return Approval(None, True, None)
+            return Approval(None, True, None, first_day, limits)
         months = duration.months
         if duration.at_most_fact is not None:
             asked = facts.get(duration.at_most_fact)
             if asked is not None and asked < months:
                 months = asked
-        return Approval(months, False, approved_through(facts[SERVICE_DATE], months))
+        return Approval(months, False, approved_through(first_day, months), first_day, limits)
 
     def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
         referral = self.referrals[request_type]  # the loader ensures every request type has one
@@ -232,6 +288,7 @@ class CompiledVersion:
         key_value = facts[referral.keyed_by]
         possible = []  # rules that may apply, in order, up to the first that surely does
         unknown_traces: list[TraceNode] = []
+        unknown_rules: list[ReferralRule] = []
         all_traces: list[TraceNode] = []
         for rule in referral.rules:
             evaluate = self.rule_evaluators[rule.key]
@@ -245,6 +302,7 @@ class CompiledVersion:
                 break
             assert rule.when is not None
             unknown_traces.append(trace(rule.when, facts))
+            unknown_rules.append(rule)
         full_trace = tuple(all_traces) if with_trace else None
         if not possible:
             # No rule applies: nothing in the policy covers the request, so it is not met.
@@ -254,6 +312,8 @@ class CompiledVersion:
                 section,
                 unmet=(Unmet(Citation(referral.key, referral.cite, referral.text)),),
                 trace=full_trace,
+                notes=self.about.notes,
+                about=self.about,
             )
         targets = {rule.refer_to[key_value] for rule in possible}
         if len(targets) == 1:
@@ -263,7 +323,32 @@ class CompiledVersion:
                 self.ref,
                 section,
                 refer_to=targets.pop(),
-                referral=tuple(Citation(r.key, r.cite, r.text) for r in possible),
+                referral=tuple(_rule_citation(r) for r in possible),
                 trace=full_trace,
+                notes=self.about.notes,
+                about=self.about,
             )
-        return Decision("pend", self.ref, section, missing=_merge_missing(unknown_traces), trace=full_trace)
+        missing = _merge_missing(unknown_traces)
+        return Decision(
+            "pend",
+            self.ref,
+            section,
+            missing=missing,
+            trace=full_trace,
+            unknown=information_requests(
+                [
+                    (r.when, t)
+                    for r, t in zip(unknown_rules, unknown_traces, strict=True)
+                    if r.when is not None
+                ],
+                missing,
+                [_rule_citation(r) for r in unknown_rules],
+            ),
+            questions=questions(missing, self.version),
+            notes=self.about.notes,
+            about=self.about,
+        )
+
+
+def _rule_citation(rule: ReferralRule) -> Citation:
+    return Citation(rule.key, rule.cite, rule.text, rule.gloss)
