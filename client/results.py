@@ -10,31 +10,43 @@ from typing import Any
 
 import attrs
 from rxpolicy.decisions import (
+    Alternative,
     Approval,
     Citation,
     Decision,
+    DoseLimit,
     ErrorResult,
     FieldViolation,
+    InformationRequest,
     Outcome,
+    Question,
     Result,
+    SubmittedValue,
     TraceNode,
     Unmet,
+    VersionNotes,
     VersionRef,
     error_json,
 )
 
 __all__ = [
+    "Alternative",
     "Approval",
     "Citation",
     "Decision",
+    "DoseLimit",
     "ErrorResult",
     "FieldViolation",
+    "InformationRequest",
     "Outcome",
+    "Question",
     "Request",
     "Result",
+    "SubmittedValue",
     "TraceNode",
     "Unmet",
     "VersionDiff",
+    "VersionNotes",
     "VersionRef",
     "error_json",
 ]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from google.protobuf import struct_pb2
+from rxpolicy.decisions import InformationRequest, Unmet
 from rxpolicy.v1 import decision_pb2, facts_pb2, version_pb2
 
 from ..engine.decision import Citation, Decision, TraceNode
@@ -170,7 +171,29 @@ _RESULTS = {
 
 
 def citation_message(c: Citation) -> decision_pb2.Citation:
-    return decision_pb2.Citation(key=c.key, cite=c.cite, text=c.text)
+    msg = decision_pb2.Citation(key=c.key, cite=c.cite, text=c.text)
+    if c.gloss is not None:
+        msg.gloss = c.gloss
+    return msg
+
+
+def unmet_message(u: Unmet) -> decision_pb2.UnmetCriterion:
+    msg = decision_pb2.UnmetCriterion(
+        criterion=citation_message(u.criterion), because=[citation_message(b) for b in u.because]
+    )
+    for v in u.values:
+        value = msg.values.add(criterion=citation_message(v.criterion), fact=v.fact)
+        _fill_value(value.value, v.value)
+    return msg
+
+
+def information_message(r: InformationRequest) -> decision_pb2.InformationRequest:
+    return decision_pb2.InformationRequest(
+        criterion=citation_message(r.criterion),
+        one_of=[
+            decision_pb2.Alternative(criterion=citation_message(a.criterion), facts=a.facts) for a in r.one_of
+        ],
+    )
 
 
 def trace_message(node: TraceNode) -> decision_pb2.TraceNode:
@@ -181,6 +204,8 @@ def trace_message(node: TraceNode) -> decision_pb2.TraceNode:
         result=_RESULTS[node.result],
         children=[trace_message(c) for c in node.children],
     )
+    if node.gloss is not None:
+        msg.gloss = node.gloss
     if node.fact is not None:
         msg.fact = node.fact
         _fill_value(msg.observed, node.observed)
@@ -200,16 +225,20 @@ def decision_message(d: Decision) -> decision_pb2.Decision:
             recorded=ref.recorded.isoformat() if ref.recorded else "",
             corrects=ref.corrects or "",
         ),
-        unmet=[
-            decision_pb2.UnmetCriterion(
-                criterion=citation_message(u.criterion), because=[citation_message(b) for b in u.because]
-            )
-            for u in d.unmet
-        ],
+        unmet=[unmet_message(u) for u in d.unmet],
         missing=d.missing,
         referral=[citation_message(c) for c in d.referral],
         notes=d.notes,
+        unknown=[information_message(r) for r in d.unknown],
+        questions=[
+            decision_pb2.Question(fact=q.fact, source=q.source, question=q.question) for q in d.questions
+        ],
     )
+    if d.about is not None:
+        msg.about.title = d.about.title
+        msg.about.assumptions.extend(d.about.assumptions)
+        if d.about.pt_approval is not None:
+            msg.about.pt_approval = d.about.pt_approval
     if d.indication is not None:
         msg.indication.CopyFrom(citation_message(d.indication))
     if d.approval is not None:
@@ -219,6 +248,14 @@ def decision_message(d: Decision) -> decision_pb2.Decision:
             msg.approval.months = a.months
         if a.approved_through is not None:
             msg.approval.approved_through = a.approved_through.isoformat()
+        if a.approved_from is not None:
+            msg.approval.approved_from = a.approved_from.isoformat()
+        msg.approval.dose_limits.extend(
+            decision_pb2.DoseLimit(
+                criterion=citation_message(limit.criterion), measure=limit.measure, at_most=limit.at_most
+            )
+            for limit in a.dose_limits
+        )
     if d.refer_to is not None:
         msg.refer_to = d.refer_to
     if d.trace is not None:
