@@ -30,6 +30,7 @@ from .letters import (
     citation,
     facts_of,
     information_requests,
+    question_table,
     questions,
     submitted_values,
     trace_citation,
@@ -154,6 +155,9 @@ class CompiledVersion:
         )
         self.plan = NormalisationPlan.of(version, self.measures)
         self.about = version_notes(version)  # the same for every decision of this version
+        self.questions = question_table(version)
+        citations = {key: citation(node) for key, node in version.nodes().items()}
+        self.citation: Callable[[Node], Citation] = lambda node: citations[node.key]
         self.by_request_type: dict[str, list[_CompiledIndication]] = {}
         for ind in version.indications:
             compiled = _CompiledIndication(
@@ -212,10 +216,10 @@ class CompiledVersion:
                     failed = trace(node, facts)
                     because = failed_leaves(failed)
                     because_other = tuple(c for c in because if c.key != node.key)
-                    unmet.append(Unmet(citation(node), because_other, submitted_values(failed)))
+                    unmet.append(Unmet(self.citation(node), because_other, submitted_values(failed)))
             # The criteria still unknown, with what would settle them, so an appeal can
             # answer every open question at once.
-            still_unknown = information_requests(self._unknown(ind, results, facts))
+            still_unknown = information_requests(self._unknown(ind, results, facts), cite_of=self.citation)
             return Decision(
                 "deny",
                 self.ref,
@@ -223,7 +227,7 @@ class CompiledVersion:
                 unmet=tuple(unmet),
                 trace=full_trace,
                 unknown=still_unknown,
-                questions=questions(facts_of(still_unknown), self.version),
+                questions=questions(facts_of(still_unknown), self.questions),
                 notes=self.about.notes,
                 about=self.about,
             )
@@ -262,8 +266,8 @@ class CompiledVersion:
             section,
             missing=missing,
             trace=full_trace,
-            unknown=information_requests(unknown, missing),
-            questions=questions(missing, self.version),
+            unknown=information_requests(unknown, missing, cite_of=self.citation),
+            questions=questions(missing, self.questions),
             notes=self.about.notes,
             about=self.about,
         )
@@ -344,7 +348,7 @@ class CompiledVersion:
                 missing,
                 [_rule_citation(r) for r in unknown_rules],
             ),
-            questions=questions(missing, self.version),
+            questions=questions(missing, self.questions),
             notes=self.about.notes,
             about=self.about,
         )

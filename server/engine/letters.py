@@ -9,7 +9,7 @@ depend only on the version (its notes, the dose criterion's limits) are built on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from rxpolicy.decisions import (
     Alternative,
@@ -23,8 +23,8 @@ from rxpolicy.decisions import (
 )
 
 from .facts import Facts
-from .language import Kleene
-from .model import Group, Leaf, Node, PolicyVersion
+from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
+from .model import Leaf, Node, PolicyVersion
 
 UPPER_BOUNDS = {"le": 0, "lt": 1}  # operator -> what to subtract from the value for "at most"
 
@@ -82,6 +82,7 @@ def information_requests(
     pairs: Iterable[tuple[Node, TraceNode]],
     relevant: Collection[str] | None = None,
     named: Iterable[Citation] | None = None,
+    cite_of: Callable[[Node], Citation] = citation,
 ) -> tuple[InformationRequest, ...]:
     """Per unknown criterion (node and its trace), its alternatives. With ``relevant``
     (the decision's ``missing``), only those facts are asked for, so the grouped view
@@ -89,34 +90,35 @@ def information_requests(
     citation where it is not the node's own (a referral rule and its condition)."""
     out = []
     pairs = list(pairs)
-    names = list(named) if named is not None else [citation(node) for node, _ in pairs]
+    names = list(named) if named is not None else [cite_of(node) for node, _ in pairs]
     for (node, t), name in zip(pairs, names, strict=True):
         one_of = []
         for alt, facts in _alternatives(node, t):
             kept = tuple(f for f in facts if relevant is None or f in relevant)
             if kept:
-                one_of.append(Alternative(citation(alt), kept))
+                one_of.append(Alternative(cite_of(alt), kept))
         if one_of:
             out.append(InformationRequest(name, tuple(one_of)))
     return tuple(out)
 
 
-def questions(facts: Iterable[str], version: PolicyVersion) -> tuple[Question, ...]:
-    """Each fact once, with who can supply it and the question (from the policy's
-    template; a fact it does not describe is asked of the prescriber in its own words)."""
-    out = []
-    seen: set[str] = set()
-    for fact in facts:
-        if fact in seen:
-            continue
-        seen.add(fact)
-        known = version.fact_sources.get(fact)
+def question_table(version: PolicyVersion) -> dict[str, Question]:
+    """Per declared fact, who can supply it and the question (from the policy's template;
+    a fact it does not describe is asked of the prescriber in its own words). Built once
+    per version."""
+    table = {}
+    for name, spec in version.facts.items():
+        known = version.fact_sources.get(name)
         if known is not None:
-            out.append(Question(fact, known.source, known.question))
+            table[name] = Question(name, known.source, known.question)
         else:
-            spec = version.facts.get(fact)
-            out.append(Question(fact, "prescriber", spec.text if spec is not None else fact))
-    return tuple(out)
+            table[name] = Question(name, "prescriber", spec.text)
+    return table
+
+
+def questions(facts: Iterable[str], table: Mapping[str, Question]) -> tuple[Question, ...]:
+    """Each fact once, with its question."""
+    return tuple(table[f] if f in table else Question(f, "prescriber", f) for f in dict.fromkeys(facts))
 
 
 def facts_of(requests: Iterable[InformationRequest]) -> list[str]:
@@ -152,9 +154,11 @@ def submitted_values(t: TraceNode) -> tuple[SubmittedValue, ...]:
 
 
 class DoseCeilings:
-    """For one section: the numbered criteria that read the dose, compiled once, so an
-    approval can name the ceilings of the branch that was met (only met groups are
-    looked into, so the limit of a regimen not prescribed is never named)."""
+    """For one section: the numbered criteria that read the dose, compiled once into
+    functions that give a node's Kleene value together with the ceilings of its met
+    branches, so an approval names the limit of the branch that was met (never that of a
+    regimen not prescribed). Subtrees without a limit use the ordinary evaluator, and the
+    DoseLimit values are built here, once per version."""
 
     def __init__(
         self,
@@ -162,44 +166,55 @@ class DoseCeilings:
         criteria: Iterable[Node],
         compile_node: Callable[[Node], Callable[[Facts], Kleene]],
     ) -> None:
-        self.evaluators: dict[str, Callable[[Facts], Kleene]] = {}
-        self.roots: list[Node] = []
+        self._compile_node = compile_node
         dose_fact = version.dose_fact
-        if dose_fact is None:
-            return
-        for criterion in criteria:
-            if self._has_limit(criterion, dose_fact):
-                self.roots.append(criterion)
-                self._compile(criterion, compile_node)
-        self.dose_fact = dose_fact
+        self.roots: tuple[_Ceilings, ...] = ()
+        if dose_fact is not None:
+            self.roots = tuple(self._compile(c, dose_fact) for c in criteria if _has_limit(c, dose_fact))
 
-    def _has_limit(self, node: Node, dose_fact: str) -> bool:
+    def _compile(self, node: Node, dose_fact: str) -> _Ceilings:
+        if not _has_limit(node, dose_fact):
+            evaluate = self._compile_node(node)
+            return lambda facts: (evaluate(facts), ())
         if isinstance(node, Leaf):
-            return _is_limit(node, dose_fact)
-        return any(self._has_limit(c, dose_fact) for c in node.children)
+            path, test = node.fact, OPERATORS[node.op].bind(node.value)
+            found = (DoseLimit(citation(node), node.fact, node.value - UPPER_BOUNDS[node.op]),)
 
-    def _compile(self, node: Node, compile_node: Callable[[Node], Callable[[Facts], Kleene]]) -> None:
-        self.evaluators[node.key] = compile_node(node)
-        if isinstance(node, Group):
-            for child in node.children:
-                self._compile(child, compile_node)
+            def leaf(facts: Facts) -> tuple[Kleene, tuple[DoseLimit, ...]]:
+                v = facts.get(path)
+                met = None if v is None else test(v)
+                return met, found if met is True else ()
+
+            return leaf
+        children = tuple(self._compile(c, dose_fact) for c in node.children)
+        settles = CONNECTIVES[node.mode].settles
+
+        def group(facts: Facts) -> tuple[Kleene, tuple[DoseLimit, ...]]:
+            # Every child, no short-circuit: each met branch of an any-of names its ceiling.
+            results = [child(facts) for child in children]
+            met = combine(settles, [given(r) for r, _ in results], None)
+            if met is not True:
+                return met, ()
+            return met, tuple(limit for r, limits in results if r is True for limit in limits)
+
+        return group
 
     def applied(self, facts: Facts) -> tuple[DoseLimit, ...]:
-        out: list[DoseLimit] = []
-
-        def walk(node: Node) -> None:
-            if self.evaluators[node.key](facts) is not True:
-                return
-            if isinstance(node, Leaf):
-                if _is_limit(node, self.dose_fact):
-                    out.append(DoseLimit(citation(node), node.fact, node.value - UPPER_BOUNDS[node.op]))
-                return
-            for child in node.children:
-                walk(child)
-
+        out: tuple[DoseLimit, ...] = ()
         for root in self.roots:
-            walk(root)
-        return tuple(out)
+            met, limits = root(facts)
+            if met is True:
+                out += limits
+        return out
+
+
+_Ceilings = Callable[[Facts], tuple[Kleene, tuple[DoseLimit, ...]]]
+
+
+def _has_limit(node: Node, dose_fact: str) -> bool:
+    if isinstance(node, Leaf):
+        return _is_limit(node, dose_fact)
+    return any(_has_limit(c, dose_fact) for c in node.children)
 
 
 def _is_limit(leaf: Leaf, dose_fact: str) -> bool:
