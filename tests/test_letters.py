@@ -311,3 +311,37 @@ def test_no_failed_value_reaches_retro_outputs(tmp_path: Path) -> None:
         text = (out / name).read_text(encoding="utf-8")
         for key in ('"values"', "1260", '"questions"', '"unknown"'):
             assert key not in text, (name, key)
+
+
+def test_get_version_and_show_give_each_criterion_s_gloss_apart(
+    server: ServerProcess, store: VersionStore
+) -> None:
+    with PolicyClient(server.target, timeout=30) as client:
+        version = client.get_version("latest")
+    glosses: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if node.HasField("gloss"):
+            glosses[node.key] = node.gloss
+        if node.WhichOneof("node") == "group":
+            for child in node.group.children:
+                walk(child)
+
+    for ind in version.indications:
+        walk(ind.criteria)
+    for rule in (r for ref in version.referrals for r in ref.rules):
+        if rule.HasField("when"):
+            walk(rule.when)
+    expected = {k: n.gloss for k, n in store.resolve("latest").nodes().items() if n.gloss}
+    assert glosses and {k: glosses.get(k) for k in expected} == expected
+    assert glosses["mm.generic.not_brand"] == "The request is for generic selinexor, not Xpovio"
+    rules = {r.key: r for ref in version.referrals for r in ref.rules}
+    assert not rules["other.off_label"].HasField("gloss")  # a rule quoted whole needs none
+
+
+def test_show_marks_glosses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "latest"]) == 0
+    out = capsys.readouterr().out
+    assert "For Xpovio requests   [gloss: The request is for generic selinexor, not Xpovio]" in out
+    assert main(["show", "latest", "--json"]) == 0
+    assert '"gloss": "120 mg per week"' in capsys.readouterr().out

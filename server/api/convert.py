@@ -303,6 +303,8 @@ _MODES = {"all": version_pb2.GROUP_MODE_ALL, "any": version_pb2.GROUP_MODE_ANY}
 
 def criterion_message(node: Node) -> version_pb2.Criterion:
     msg = version_pb2.Criterion(key=node.key, cite=node.cite, text=node.text)
+    if node.gloss is not None:
+        msg.gloss = node.gloss
     if isinstance(node, Leaf):
         msg.leaf.fact = node.fact
         msg.leaf.op = node.op
@@ -341,6 +343,8 @@ def version_message(v: PolicyVersion) -> version_pb2.PolicyVersion:
         rules = []
         for rule in ref.rules:
             r = version_pb2.ReferralRule(key=rule.key, cite=rule.cite, text=rule.text, refer_to=rule.refer_to)
+            if rule.gloss is not None:
+                r.gloss = rule.gloss
             if rule.when is not None:
                 r.when.CopyFrom(criterion_message(rule.when))
             rules.append(r)
