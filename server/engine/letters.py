@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 
+import attrs
 from rxpolicy.decisions import (
     Alternative,
     Citation,
@@ -23,8 +24,8 @@ from rxpolicy.decisions import (
 )
 
 from .facts import Facts
-from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
-from .model import Leaf, Node, PolicyVersion
+from .language import Kleene
+from .model import Group, Leaf, Node, PolicyVersion
 
 UPPER_BOUNDS = {"le": 0, "lt": 1}  # operator -> what to subtract from the value for "at most"
 
@@ -153,12 +154,23 @@ def submitted_values(t: TraceNode) -> tuple[SubmittedValue, ...]:
 # ------------------------------------------------------------------ approvals
 
 
+@attrs.frozen
+class _LimitUnit:
+    """A group with dose-limit leaves among its children (e.g. I.A.7.a.i: the BVd regimen,
+    100 mg, 5 tablets), the evaluators that must all be met for its limits to apply (the
+    group and every all-of above it), and its limits, built once."""
+
+    guards: tuple[Callable[[Facts], Kleene], ...]
+    limits: tuple[tuple[Callable[[Facts], Kleene], DoseLimit], ...]
+    all_of: bool  # an all-of that is met has every limit met: no leaf needs checking
+
+
 class DoseCeilings:
-    """For one section: the numbered criteria that read the dose, compiled once into
-    functions that give a node's Kleene value together with the ceilings of its met
-    branches, so an approval names the limit of the branch that was met (never that of a
-    regimen not prescribed). Subtrees without a limit use the ordinary evaluator, and the
-    DoseLimit values are built here, once per version."""
+    """For one section: the ceilings an approval was granted under. Found statically, per
+    version: each group holding dose-limit leaves in a numbered criterion that reads the
+    dose. At approval, a unit applies when it and the all-of groups above it are met (so
+    the limit of a regimen not prescribed is never named); the approved criterion itself
+    is met already. A handful of compiled evaluator calls, no tree walk."""
 
     def __init__(
         self,
@@ -166,55 +178,47 @@ class DoseCeilings:
         criteria: Iterable[Node],
         compile_node: Callable[[Node], Callable[[Facts], Kleene]],
     ) -> None:
-        self._compile_node = compile_node
+        units: list[_LimitUnit] = []
         dose_fact = version.dose_fact
-        self.roots: tuple[_Ceilings, ...] = ()
         if dose_fact is not None:
-            self.roots = tuple(self._compile(c, dose_fact) for c in criteria if _has_limit(c, dose_fact))
+            for criterion in criteria:
+                if isinstance(criterion, Leaf) and _is_limit(criterion, dose_fact):
+                    # A numbered criterion that is itself a limit: met whenever approved.
+                    limit = DoseLimit(
+                        citation(criterion), criterion.fact, criterion.value - UPPER_BOUNDS[criterion.op]
+                    )
+                    units.append(_LimitUnit((), ((compile_node(criterion), limit),), True))
+                self._find(criterion, dose_fact, (), compile_node, units)
+        self.units = tuple(units)
 
-    def _compile(self, node: Node, dose_fact: str) -> _Ceilings:
-        if not _has_limit(node, dose_fact):
-            evaluate = self._compile_node(node)
-            return lambda facts: (evaluate(facts), ())
+    def _find(
+        self,
+        node: Node,
+        dose_fact: str,
+        above: tuple[Group, ...],
+        compile_node: Callable[[Node], Callable[[Facts], Kleene]],
+        units: list[_LimitUnit],
+    ) -> None:
         if isinstance(node, Leaf):
-            path, test = node.fact, OPERATORS[node.op].bind(node.value)
-            found = (DoseLimit(citation(node), node.fact, node.value - UPPER_BOUNDS[node.op]),)
-
-            def leaf(facts: Facts) -> tuple[Kleene, tuple[DoseLimit, ...]]:
-                v = facts.get(path)
-                met = None if v is None else test(v)
-                return met, found if met is True else ()
-
-            return leaf
-        children = tuple(self._compile(c, dose_fact) for c in node.children)
-        settles = CONNECTIVES[node.mode].settles
-
-        def group(facts: Facts) -> tuple[Kleene, tuple[DoseLimit, ...]]:
-            # Every child, no short-circuit: each met branch of an any-of names its ceiling.
-            results = [child(facts) for child in children]
-            met = combine(settles, [given(r) for r, _ in results], None)
-            if met is not True:
-                return met, ()
-            return met, tuple(limit for r, limits in results if r is True for limit in limits)
-
-        return group
+            return
+        leaves = [c for c in node.children if isinstance(c, Leaf) and _is_limit(c, dose_fact)]
+        if leaves:
+            # The criterion itself (above[0]) is met when the approval is made.
+            guards = tuple(compile_node(g) for g in (*above[1:], node) if g.mode == "all" or g is node)
+            limits = tuple(
+                (compile_node(leaf), DoseLimit(citation(leaf), leaf.fact, leaf.value - UPPER_BOUNDS[leaf.op]))
+                for leaf in leaves
+            )
+            units.append(_LimitUnit(guards, limits, node.mode == "all"))
+        for child in node.children:
+            self._find(child, dose_fact, (*above, node), compile_node, units)
 
     def applied(self, facts: Facts) -> tuple[DoseLimit, ...]:
-        out: tuple[DoseLimit, ...] = ()
-        for root in self.roots:
-            met, limits = root(facts)
-            if met is True:
-                out += limits
-        return out
-
-
-_Ceilings = Callable[[Facts], tuple[Kleene, tuple[DoseLimit, ...]]]
-
-
-def _has_limit(node: Node, dose_fact: str) -> bool:
-    if isinstance(node, Leaf):
-        return _is_limit(node, dose_fact)
-    return any(_has_limit(c, dose_fact) for c in node.children)
+        out: list[DoseLimit] = []
+        for unit in self.units:
+            if all(guard(facts) is True for guard in unit.guards):
+                out.extend(limit for met, limit in unit.limits if unit.all_of or met(facts) is True)
+        return tuple(out)
 
 
 def _is_limit(leaf: Leaf, dose_fact: str) -> bool:
