@@ -24,16 +24,22 @@ from .errors import (
     UnavailableError,
 )
 from .results import (
+    Alternative,
     Approval,
     Citation,
     Decision,
+    DoseLimit,
     ErrorResult,
     FieldViolation,
+    InformationRequest,
+    Question,
     Request,
     Result,
+    SubmittedValue,
     TraceNode,
     Unmet,
     VersionDiff,
+    VersionNotes,
     VersionRef,
 )
 from .sync import PolicyClient
@@ -51,6 +57,7 @@ from .versions import (
 )
 
 __all__ = [
+    "Alternative",
     "Approval",
     "ApprovalDuration",
     "AsyncPolicyClient",
@@ -58,10 +65,12 @@ __all__ = [
     "Criterion",
     "DeadlineExceededError",
     "Decision",
+    "DoseLimit",
     "ErrorResult",
     "FactSpec",
     "FieldViolation",
     "Indication",
+    "InformationRequest",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -69,12 +78,14 @@ __all__ = [
     "PolicyClientError",
     "PolicySetMismatchError",
     "PolicyVersion",
+    "Question",
     "Referral",
     "ReferralRule",
     "Request",
     "ResourceExhaustedError",
     "Result",
     "RevisionLogEntry",
+    "SubmittedValue",
     "TraceNode",
     "UnauthenticatedError",
     "UnavailableError",
@@ -82,5 +93,6 @@ __all__ = [
     "VersionDiff",
     "VersionInfo",
     "VersionList",
+    "VersionNotes",
     "VersionRef",
 ]

@@ -26,15 +26,21 @@ from rxpolicy.v1 import decision_pb2, facts_pb2
 from rxpolicy.v1 import policy_service_pb2 as pb
 
 from .results import (
+    Alternative,
     Approval,
     Citation,
     Decision,
+    DoseLimit,
     ErrorResult,
     FieldViolation,
+    InformationRequest,
     Outcome,
+    Question,
     Request,
+    SubmittedValue,
     TraceNode,
     Unmet,
+    VersionNotes,
     VersionRef,
 )
 
@@ -284,7 +290,29 @@ def value_python(value: struct_pb2.Value) -> Any:
 
 
 def _citation(c: decision_pb2.Citation) -> Citation:
-    return Citation(c.key, c.cite, c.text)
+    return Citation(c.key, c.cite, c.text, c.gloss if c.HasField("gloss") else None)
+
+
+def _unmet(u: decision_pb2.UnmetCriterion) -> Unmet:
+    return Unmet(
+        _citation(u.criterion),
+        tuple(_citation(b) for b in u.because),
+        tuple(SubmittedValue(_citation(v.criterion), v.fact, value_python(v.value)) for v in u.values),
+    )
+
+
+def _information(r: decision_pb2.InformationRequest) -> InformationRequest:
+    return InformationRequest(
+        _citation(r.criterion), tuple(Alternative(_citation(a.criterion), tuple(a.facts)) for a in r.one_of)
+    )
+
+
+def _about(d: decision_pb2.Decision) -> VersionNotes | None:
+    if not d.HasField("about"):
+        return None
+    a = d.about
+    pt = a.pt_approval if a.HasField("pt_approval") else None
+    return VersionNotes(a.title, pt, tuple(d.notes), tuple(a.assumptions))
 
 
 def _trace(node: decision_pb2.TraceNode) -> TraceNode:
@@ -296,6 +324,7 @@ def _trace(node: decision_pb2.TraceNode) -> TraceNode:
         fact=node.fact if node.HasField("fact") else None,
         observed=value_python(node.observed) if node.HasField("observed") else None,
         children=tuple(_trace(c) for c in node.children),
+        gloss=node.gloss if node.HasField("gloss") else None,
     )
 
 
@@ -329,20 +358,27 @@ def decision(request_id: str, d: decision_pb2.Decision) -> Decision:
     if d.HasField("approval"):
         a = d.approval
         approval = Approval(
-            a.months if a.HasField("months") else None, a.length_of_benefit, _date(a.approved_through)
+            a.months if a.HasField("months") else None,
+            a.length_of_benefit,
+            _date(a.approved_through),
+            _date(a.approved_from),
+            tuple(DoseLimit(_citation(x.criterion), x.measure, x.at_most) for x in a.dose_limits),
         )
     return Decision(
         request_id=request_id,
         outcome=_OUTCOMES[d.outcome],
         version=_version_ref(d.version),
         indication=_citation(d.indication) if d.HasField("indication") else None,
-        unmet=tuple(Unmet(_citation(u.criterion), tuple(_citation(b) for b in u.because)) for u in d.unmet),
+        unmet=tuple(_unmet(u) for u in d.unmet),
         missing=tuple(d.missing),
         approval=approval,
         refer_to=d.refer_to if d.HasField("refer_to") else None,
         referral=tuple(_citation(c) for c in d.referral),
         notes=tuple(d.notes),
         trace=tuple(_trace(t) for t in d.trace.nodes) if d.HasField("trace") else None,
+        unknown=tuple(_information(r) for r in d.unknown),
+        questions=tuple(Question(q.fact, q.source, q.question) for q in d.questions),
+        about=_about(d),
     )
 
 

@@ -31,9 +31,9 @@ def test_evaluate_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_evaluate_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "evaluate", "--explain", str(REPO / "examples" / "dlbcl-pend.json"))
     assert code == 0
-    assert out.startswith("PEND under CP.PHAR.431 version 4.4.1")  # the correction of 4.4.0
+    assert out.startswith("PEND under CP.PHAR.431 version 4.4.2")  # the latest correction of 4.4.0
     assert "member_age, generic_available, generic_contraindicated" in out
-    assert "[?] I.B.3 Age" in out
+    assert "[?] I.B.3 \u201cAge" in out
 
 
 def test_evaluate_invalid_request_exits_2_naming_the_field(
@@ -92,8 +92,9 @@ def test_versions_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "versions")
     assert code == 0 and out.count("locked") == 11
     code, out, _ = _run(capsys, "show", "2021-12-01")
-    # 3.0.1 is the correction of 3.0.0 (the B-cell dose limit in the revision log's words)
-    assert code == 0 and "version 3.0.1, in force from 2021-11-24" in out and "I.A.4" in out
+    # 3.0.2 corrects 3.0.1, the correction of 3.0.0 (the B-cell dose limit in the revision
+    # log's words; then the policy's words in every text, paraphrases as glosses)
+    assert code == 0 and "version 3.0.2, in force from 2021-11-24" in out and "I.A.4" in out
     code, out, _ = _run(capsys, "show", "4.5.0", "--json")
     assert json.loads(out)["strengths_mg"] == [10, 20, 40, 50, 60]
     code, _, err = _run(capsys, "show", "7.0.0")
@@ -102,8 +103,8 @@ def test_versions_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_lint_passes_on_the_packaged_versions(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "lint")
-    # eleven versions and ten corrections, every one well formed and its semver proved
-    assert code == 0 and "21 versions checked, 0 problems" in out and "10 corrections" in out
+    # eleven versions and 21 corrections, every one well formed and its semver proved
+    assert code == 0 and "32 versions checked, 0 problems" in out and "21 corrections" in out
     assert "warning" not in out
 
 

@@ -72,7 +72,7 @@ def test_json_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
 
 
 def test_coverage_lists_criteria_no_case_reached(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # One continuation case under 4.5.0 reaches the continuation criteria, but none of
+    # One continuation case under 4.5.1 (4.5.0 as corrected) reaches the continuation criteria, but none of
     # section I's, and the referral rules only as far as the first that applies.
     only = tmp_path / "one.yaml"
     only.write_text(
@@ -87,7 +87,7 @@ def test_coverage_lists_criteria_no_case_reached(capsys: pytest.CaptureFixture[s
     code, out, _ = _run(capsys, "test", str(only), "--coverage", "--format", "json")
     assert code == 0
     (cov,) = json.loads(out)["coverage"]
-    assert cov["version"] == "4.5.0" and cov["decisions"] == 1
+    assert cov["version"] == "4.5.1" and cov["decisions"] == 1
     never = {c["key"] for c in cov["never_reached"]}
     assert "mm.age" in never and "bcell.dose" in never  # initial criteria: no initial case
     assert not any(key.startswith("cont.mm") for key in never)  # the continuation tree was traced

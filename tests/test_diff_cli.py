@@ -19,8 +19,8 @@ def test_diff_writes_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_diff_prints_json_by_version_or_date(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", "2.1.0", "2021-11-24", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    # a date names the record in force today: 3.0.1, the correction of 3.0.0
-    assert (data["from"]["version"], data["to"]["version"], data["semantic"]) == ("2.1.0", "3.0.1", None)
+    # a date names the record in force today: 3.0.2, the latest correction of 3.0.0
+    assert (data["from"]["version"], data["to"]["version"], data["semantic"]) == ("2.1.0", "3.0.2", None)
 
 
 def test_diff_text_is_the_default(capsys: pytest.CaptureFixture[str]) -> None:

@@ -107,7 +107,7 @@ def test_html_shows_old_and_new_side_by_side(html_doc: DiffDocument) -> None:
     page.feed(html_doc.content)
     assert page.header_cells, "no side-by-side tables"
     for cells in page.header_cells:
-        assert cells[-2:] == ["4.4.0", "4.5.0"]
+        assert cells[-2:] == ["4.4.0", "4.5.1"]  # 4.5.0 as corrected
     rows = [a.get("class") for t, a in page.tags if t == "tr" and a.get("class")]
     assert {"added", "removed", "changed"} <= set(rows)
 
@@ -130,16 +130,16 @@ def test_html_witnesses_are_real_requests(store: VersionStore, html_doc: DiffDoc
 
 def test_document_fields(store: VersionStore, html_doc: DiffDocument) -> None:
     assert html_doc.media_type == "text/html; charset=utf-8"
-    assert (html_doc.from_version, html_doc.to_version) == ("4.4.0", "4.5.0")
+    assert (html_doc.from_version, html_doc.to_version) == ("4.4.0", "4.5.1")
     assert html_doc.equivalent is False and html_doc.required_bump == "minor"
     plain = diff_document(store, "4.4.0", "latest", semantic=False, fmt="text")
     assert plain.equivalent is None and plain.required_bump is None
     assert plain.media_type.startswith("text/plain")
-    # the date names 2.1.1, the correction of 2.1.0 in force today
-    same = diff_document(store, "2.1.1", "2021-06-01", semantic=True, fmt="json")
+    # the date names 2.1.2, the latest correction of 2.1.0 in force today
+    same = diff_document(store, "2.1.2", "2021-06-01", semantic=True, fmt="json")
     assert (same.from_version, same.to_version, same.equivalent, same.required_bump) == (
-        "2.1.1",
-        "2.1.1",
+        "2.1.2",
+        "2.1.2",
         True,
         "patch",
     )

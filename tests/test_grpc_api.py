@@ -60,7 +60,7 @@ def test_decision_from_keywords(client: PolicyClient) -> None:
     assert (d.outcome, d.request_id, d.version.version, d.indication and d.indication.cite) == (
         "approve",
         "kw-1",
-        "4.5.0",
+        "4.5.1",
         "I.A",
     )
     assert d.approval is not None and d.approval.months == 6
@@ -135,9 +135,10 @@ def test_as_known_on(client: PolicyClient) -> None:
 def test_list_and_get_versions(client: PolicyClient) -> None:
     versions = client.list_versions()
     assert [v.effective for v in versions] == sorted(v.effective for v in versions)
-    # the records that decide today: 1.0.1 corrects 1.0.0 (GetVersion("1.0.0") still returns it)
-    assert versions[0].version == "1.0.1" and versions[0].policy_id == "CP.PHAR.431"
-    assert versions[0].corrects == client.get_version("1.0.0").info.content_hash
+    # the records that decide today: 1.0.2 corrects 1.0.1, which corrects 1.0.0 (GetVersion
+    # still returns both)
+    assert versions[0].version == "1.0.2" and versions[0].policy_id == "CP.PHAR.431"
+    assert versions[0].corrects == client.get_version("1.0.1").info.content_hash
     by_semver = client.get_version(versions[2].version)
     by_date = client.get_version(in_force_on=versions[2].effective)
     assert by_semver == by_date
@@ -298,11 +299,11 @@ def test_client_does_not_import_the_server() -> None:
 def test_decide_under_a_named_version(client: PolicyClient) -> None:
     in_force = client.evaluate(VALID)
     old = client.evaluate(VALID, version="2021-06-01")
-    assert (in_force.version.version, old.version.version) == ("4.5.0", "2.1.1")  # 2.1.0's correction
+    assert (in_force.version.version, old.version.version) == ("4.5.1", "2.1.2")  # the latest corrections
     with pytest.raises(NotFoundError):
         client.evaluate(VALID, version="7.7.7")
     results = list(client.evaluate_many([VALID, Request(VALID, version="1.0.0")], version="latest"))
-    assert [r.version.version for r in results] == ["4.5.0", "1.0.0"]
+    assert [r.version.version for r in results] == ["4.5.1", "1.0.0"]
 
 
 def test_concurrency_limit(tmp_path: Any) -> None:

@@ -204,8 +204,8 @@ def test_a_replica_serving_another_set_is_refused_when_a_digest_is_expected(
     with PolicyClient([a.target, b.target], expected_policy_set_digest=expected, timeout=30) as client:
         decisions, refused = _both_outcomes(client, lambda: client.evaluate(LATER))
         assert decisions and refused
-        # Only a's answers come back: b (with 4.5.1 in force on LATER's date) is refused.
-        assert {d.version.version for d in decisions} == {"4.5.0"}
+        # Only a's answers come back: b (with 4.5.2 in force on LATER's date) is refused.
+        assert {d.version.version for d in decisions} == {"4.5.1"}
         for exc in refused:
             assert (exc.expected, exc.served) == (expected, other)
             assert expected in str(exc) and other in str(exc)
@@ -221,7 +221,7 @@ def test_a_replica_serving_another_set_is_refused_when_a_digest_is_expected(
         assert list(only_b.evaluate_many([])) == []  # nothing answered: nothing to refuse
     with PolicyClient(b.target, expected_policy_set_digest=other, timeout=30) as right:
         results = list(right.evaluate_many([LATER] * 10))
-        assert [r.version.version for r in results if isinstance(r, Decision)] == ["4.5.1"] * 10
+        assert [r.version.version for r in results if isinstance(r, Decision)] == ["4.5.2"] * 10
 
     # Without the option nothing changes: both replicas answer, each under its own set.
     with PolicyClient([a.target, b.target], timeout=30) as plain:
@@ -230,7 +230,7 @@ def test_a_replica_serving_another_set_is_refused_when_a_digest_is_expected(
             seen.add(plain.evaluate(LATER).version.version)
             if len(seen) == 2:
                 break
-        assert seen == {"4.5.0", "4.5.1"}
+        assert seen == {"4.5.1", "4.5.2"}
 
 
 def test_the_async_client_refuses_another_set_too(replicas: tuple[ServerProcess, ServerProcess]) -> None:
@@ -264,7 +264,7 @@ def test_the_async_client_refuses_another_set_too(replicas: tuple[ServerProcess,
         return versions, refused, stream_refusal, accepted
 
     versions, refused, stream_refusal, accepted = asyncio.run(run())
-    assert versions == {"4.5.0"} and refused
+    assert versions == {"4.5.1"} and refused
     assert all((e.expected, e.served) == (expected, other) for e in refused)
     assert (stream_refusal.expected, stream_refusal.served) == (expected, other)
-    assert accepted == ["4.5.1"] * 10
+    assert accepted == ["4.5.2"] * 10

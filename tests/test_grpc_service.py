@@ -49,7 +49,7 @@ def _policies(tmp: Path) -> Path:
     return root
 
 
-def _new_version(root: Path, effective: str = "2026-01-15", version: str = "4.5.1") -> Path:
+def _new_version(root: Path, effective: str = "2026-01-15", version: str = "4.5.2") -> Path:
     out = _cli(
         "new-version", "--policies", str(root), "--effective", effective, "--log", "Annual review",
         "--version", version,
@@ -212,16 +212,16 @@ def test_drafts_are_refused_unless_allowed_and_then_marked(tmp_path: Path) -> No
         [serving] = [r for r in srv.logs() if r.get("message") == "serving"]
         assert serving["drafts"] == [str(draft)]
         reply = _evaluate_raw(srv.target, LATER)
-        assert (reply.decision.version.version, reply.decision.version.draft) == ("4.5.1", True)
+        assert (reply.decision.version.version, reply.decision.version.draft) == ("4.5.2", True)
         published = _evaluate_raw(srv.target, VALID)
-        assert (published.decision.version.version, published.decision.version.draft) == ("4.5.0", False)
+        assert (published.decision.version.version, published.decision.version.draft) == ("4.5.1", False)
         with PolicyClient(srv.target) as c:
             assert c.evaluate(LATER).to_dict()["draft"] is True
         with grpc.insecure_channel(srv.target) as ch:
             listed = policy_service_pb2_grpc.PolicyServiceStub(ch).ListVersions(
                 pb.ListVersionsRequest(), timeout=10
             )
-        assert {v.version: v.draft for v in listed.versions if v.draft} == {"4.5.1": True}
+        assert {v.version: v.draft for v in listed.versions if v.draft} == {"4.5.2": True}
         assert listed.policy_set_digest.startswith("sha256:") and len(listed.policy_set_digest) == 71
     finally:
         assert srv.stop() == 0
@@ -273,8 +273,8 @@ def test_sighup_publishes_under_load_and_refuses_a_tampered_set(tmp_path: Path) 
         publisher.join(120)
         assert failures == []
         assert sum(versions.values()) == 10_000
-        assert set(versions) == {"4.5.0", "4.5.1"} and versions["4.5.0"] >= 2000
-        assert reloaded.is_set() and set(answered_after_reload) == {"4.5.1"}
+        assert set(versions) == {"4.5.1", "4.5.2"} and versions["4.5.1"] >= 2000
+        assert reloaded.is_set() and set(answered_after_reload) == {"4.5.2"}
         assert _health(srv.target) == health_pb2.HealthCheckResponse.SERVING
         [line] = [r for r in srv.logs() if r.get("message") == "reloaded"]
         assert line["previous_policy_set_digest"] == digest_before != line["policy_set_digest"]
@@ -286,7 +286,7 @@ def test_sighup_publishes_under_load_and_refuses_a_tampered_set(tmp_path: Path) 
         assert _wait_for(lambda: "reload refused: the old policy set keeps serving" in _messages(srv))
         [refused] = [r for r in srv.logs() if r.get("message", "").startswith("reload refused")]
         assert str(tampered) in refused["files"]
-        assert _evaluate_raw(srv.target, LATER).decision.version.version == "4.5.1"
+        assert _evaluate_raw(srv.target, LATER).decision.version.version == "4.5.2"
         with grpc.insecure_channel(srv.target) as ch:
             listed = policy_service_pb2_grpc.PolicyServiceStub(ch).ListVersions(
                 pb.ListVersionsRequest(), timeout=10
@@ -301,12 +301,12 @@ def test_watch_reloads_a_published_version(tmp_path: Path) -> None:
     root = _policies(tmp_path)
     srv = ServerProcess(tmp_path, "--policies", str(root), "--watch")
     try:
-        assert _evaluate_raw(srv.target, LATER).decision.version.version == "4.5.0"
+        assert _evaluate_raw(srv.target, LATER).decision.version.version == "4.5.1"
         _new_version(root)  # a draft alone is refused: the set with it is not served
         assert _wait_for(lambda: "reload refused: the old policy set keeps serving" in _messages(srv))
         add_new_to_lock(root / "CP.PHAR.431")
         assert _wait_for(lambda: "reloaded" in _messages(srv))
-        assert _evaluate_raw(srv.target, LATER).decision.version.version == "4.5.1"
+        assert _evaluate_raw(srv.target, LATER).decision.version.version == "4.5.2"
     finally:
         assert srv.stop() == 0
 

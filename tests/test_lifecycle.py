@@ -60,7 +60,7 @@ def test_the_readme_workflow_runs_as_written(tmp_path: Path) -> None:
     for line in lines:
         if line.startswith("# edit"):
             doc = yaml.safe_load(draft.read_text(encoding="utf-8"))
-            assert doc["provenance"] == "draft" and doc["version"] == "4.5.1"
+            assert doc["provenance"] == "draft" and doc["version"] == "4.5.2"  # after 4.5.1, the correction
             doc["product"]["strengths_mg"] = sorted([*doc["product"]["strengths_mg"], 30])
             doc["semver_reasoning"] = "MINOR: a 30 mg tablet becomes valid; no approval is lost."
             draft.write_text(dump_version(doc), encoding="utf-8")
@@ -74,7 +74,7 @@ def test_the_readme_workflow_runs_as_written(tmp_path: Path) -> None:
             lint_runs += 1
             # the declared PATCH is wrong for the edit: lint says which version to write
             assert out.returncode == 1 and "write `version: 4.6.0`" in out.stdout, out.stdout
-            draft.write_text(draft.read_text().replace("version: 4.5.1", "version: 4.6.0"))
+            draft.write_text(draft.read_text().replace("version: 4.5.2", "version: 4.6.0"))
             out = _shell(line, tmp_path)
             assert "warning" in out.stdout and "draft 4.6.0" in out.stdout
         assert out.returncode == 0, (line, out.stdout, out.stderr)
@@ -270,7 +270,7 @@ def test_a_correction_decides_after_its_recorded_date_and_not_before(store: Vers
     assert (before.version.version, after.version.version, today.version.version) == (
         "2.1.0",
         "2.1.1",
-        "2.1.1",
+        "2.1.2",  # the correction of 2.1.1 (the policy's words in every text) recorded 2026-12-02
     )
     assert before.version.corrects is None and after.version.corrects == before.version.content_hash
     assert after.version.recorded == dt.date(2026, 12, 1)
@@ -293,9 +293,11 @@ def test_decision_json_names_a_correction_only_when_one_decides(capsys: pytest.C
 
     store = VersionStore.load()
     old = decision_json(store.decide(BCELL_2021, as_known_on=dt.date(2026, 1, 1)))
-    new = decision_json(store.decide(BCELL_2021))
+    new = decision_json(store.decide(BCELL_2021, as_known_on=dt.date(2026, 12, 1)))
     assert "corrects" not in old and "recorded" not in old
     assert new["corrects"] == old["content_hash"] and new["recorded"] == "2026-12-01"
+    latest = decision_json(store.decide(BCELL_2021))  # a correction of that correction
+    assert latest["corrects"] == new["content_hash"] and latest["recorded"] == "2026-12-02"
 
 
 def test_tampering_with_a_corrected_file_is_refused(tmp_path: Path) -> None:
@@ -358,14 +360,15 @@ def test_retro_as_known_on_answers_what_was_decided_then_and_what_should_have_be
         with (tmp_path / out / "results.csv").open() as f:
             results[out] = {row["claim_id"]: row for row in csv.DictReader(f)}
     then, now = results["then"], results["now"]
-    assert then["c1"]["version"] == "2.1.0" and now["c1"]["version"] == "2.1.1"
+    assert then["c1"]["version"] == "2.1.0" and now["c1"]["version"] == "2.1.2"
     assert then["c1"]["decision"] == now["c1"]["decision"] == "deny"
-    assert then["c2"]["version"] == now["c2"]["version"] == "4.5.0"  # nothing to correct in 2025
+    # 2025: only the words were corrected (recorded 2026-12-02), after the day asked about
+    assert (then["c2"]["version"], now["c2"]["version"]) == ("4.5.0", "4.5.1")
 
 
 def test_the_shipped_versions_and_corrections_are_well_formed() -> None:
     report = lint_root(POLICY.parent, semver_scope="none")
-    assert report.problems == [] and report.warnings == [] and report.checked == 21
+    assert report.problems == [] and report.warnings == [] and report.checked == 32
 
 
 def test_facts_lists_type_vocabulary_question_and_source(tmp_path: Path) -> None:
@@ -410,13 +413,14 @@ def test_the_semantic_diff_says_what_a_new_term_was_decided_as_before(tmp_path: 
 def test_lint_refuses_a_correction_that_changes_a_decision(tmp_path: Path) -> None:
     root = tmp_path / "policies"
     shutil.copytree(POLICY, root / "CP.PHAR.431")
-    doc = yaml.safe_load((POLICY / "2025-03-25.yaml").read_text(encoding="utf-8"))
-    doc.update(version="4.5.1", recorded=dt.date(2026, 12, 2), provenance="draft", corrects="2025-03-25.yaml")
+    doc = yaml.safe_load((POLICY / "2025-03-25.correction-1.yaml").read_text(encoding="utf-8"))
+    corrects = "2025-03-25.correction-1.yaml"
+    doc.update(version="4.5.2", recorded=dt.date(2026, 12, 3), provenance="draft", corrects=corrects)
     doc["semver_reasoning"] = "PATCH: a correction (that in truth raises the age limit)."
     age = next(c for c in doc["indications"][0]["all"] if c["key"] == "mm.age")
     age["value"] = 21
-    (root / "CP.PHAR.431" / "2025-03-25.correction-1.yaml").write_text(dump_version(doc), encoding="utf-8")
+    (root / "CP.PHAR.431" / "2025-03-25.correction-2.yaml").write_text(dump_version(doc), encoding="utf-8")
     report = lint_root(root, semver_scope="unlocked")
     assert len(report.problems) == 1, report.problems
-    assert "a correction must decide every request as 2025-03-25.yaml does (PATCH)" in report.problems[0]
+    assert f"a correction must decide every request as {corrects} does (PATCH)" in report.problems[0]
     assert "requires MAJOR" in report.problems[0] and len(report.warnings) == 1

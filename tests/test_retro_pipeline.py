@@ -138,8 +138,8 @@ def test_compare_to_reports_transitions(tmp_path: Path, claims_csv: Path) -> Non
     assert retro(str(claims_csv), "--out", str(out), "--compare-to", "latest", "--format", "jsonl") == 0
     rows = rows_of(out / "results.jsonl")
     compare = summary_of(out)["compare"]
-    assert compare["to"] == "4.5.0"
-    assert all(r["compare"]["version"] in ("4.5.0", None) for r in rows)
+    assert compare["to"] == "4.5.1"  # 4.5.0 as corrected
+    assert all(r["compare"]["version"] in ("4.5.1", None) for r in rows)
     counted: dict[str, int] = {}
     for r in rows:
         assert r["transition"] == f"{r['decision']} -> {r['compare']['decision']}"
@@ -153,7 +153,7 @@ def test_compare_to_reports_transitions(tmp_path: Path, claims_csv: Path) -> Non
             row = next(r for r in rows if r["line"] == e["line"])
             assert label == f"{row['transition']} ({row['changed']})"
     # Claims decided under the latest version itself cannot change.
-    assert all(r["changed"] == "" for r in rows if r["version"] == "4.5.0")
+    assert all(r["changed"] == "" for r in rows if r["version"] == "4.5.1")
 
 
 def test_compare_to_unknown_version_fails_cleanly(tmp_path: Path, claims_csv: Path, capsys: Any) -> None:

@@ -45,7 +45,7 @@ def test_decide_reports_the_version_used(store: VersionStore) -> None:
     request = {"service_date": "2021-11-24", "line_of_business": "medicaid", "request_type": "initial"}
     decision = store.decide(request)
     assert decision.version.effective == dt.date(2021, 11, 24)
-    assert decision.version.version == "3.0.1"  # the correction of 3.0.0 decides today
+    assert decision.version.version == "3.0.2"  # the latest correction of 3.0.0 decides today
     assert decision.version.content_hash.startswith("sha256:")
 
 
@@ -68,15 +68,15 @@ def test_as_known_on_hides_later_versions(store: VersionStore) -> None:
     day = dt.date(2025, 6, 1)
     current = store.in_force(day)
     known_then = store.in_force(day, as_known_on=dt.date(2024, 12, 31))
-    assert current is not None and current.version.version == "4.5.0"
+    assert current is not None and current.version.version == "4.5.1"
     assert known_then is not None and known_then.version.version == "4.4.0"
     assert store.in_force(day, as_known_on=dt.date(2019, 1, 1)) is None
 
 
 def test_resolve_by_semver_date_and_latest(store: VersionStore) -> None:
     assert store.resolve("2.1.0").effective == dt.date(2021, 5, 11)
-    assert store.resolve("2021-06-30").version == "2.1.1"  # the correction in force that day
-    assert store.resolve("latest").version == "4.5.0"
+    assert store.resolve("2021-06-30").version == "2.1.2"  # the latest correction in force that day
+    assert store.resolve("latest").version == "4.5.1"  # the correction of 4.5.0
     with pytest.raises(NotFound):
         store.resolve("9.9.9")
     with pytest.raises(NotFound):

@@ -48,28 +48,98 @@ class VersionRef:
 
 @attrs.frozen
 class Citation:
-    """A criterion of the policy, in its own words."""
+    """A criterion of the policy: ``text`` in the policy's own words (a typo of the source
+    kept and marked ``[sic]``); ``gloss``, where there is one, the project's paraphrase
+    of what this criterion tests, never to be shown as the policy's words."""
 
     key: str
     cite: str
     text: str
+    gloss: str | None = None
+
+
+@attrs.frozen
+class SubmittedValue:
+    """A value the request submitted that failed a leaf criterion. It is member data:
+    returned to the caller only, never logged or written to a decision log."""
+
+    criterion: Citation  # the leaf criterion it failed
+    fact: str  # the fact or derived measure read, e.g. ``member_age`` or ``doses.weekly_mg``
+    value: Any
 
 
 @attrs.frozen
 class Unmet:
-    """A numbered criterion that is definitely not met, and the leaf criteria why."""
+    """A numbered criterion that is definitely not met, the leaf criteria why, and the
+    submitted values that failed them (``values``: response only)."""
 
     criterion: Citation
     because: tuple[Citation, ...] = ()
+    values: tuple[SubmittedValue, ...] = ()
+
+
+@attrs.frozen
+class DoseLimit:
+    """A dose ceiling an approval was granted under: ``measure`` at most ``at_most``."""
+
+    criterion: Citation
+    measure: str  # a derived dose measure, e.g. ``doses.weekly_mg``
+    at_most: int
 
 
 @attrs.frozen
 class Approval:
-    """``months`` is None exactly when the approval runs for the length of benefit."""
+    """``months`` is None exactly when the approval runs for the length of benefit.
+    ``approved_from`` is the first day (the service date); ``dose_limits`` the ceilings
+    of the dose criterion that was met (none when the dose was approved on evidence or
+    the criterion did not apply)."""
 
     months: int | None
     length_of_benefit: bool
     approved_through: dt.date | None
+    approved_from: dt.date | None = None
+    dose_limits: tuple[DoseLimit, ...] = ()
+
+
+@attrs.frozen
+class Alternative:
+    """One way an unknown criterion can still be met: a criterion and the facts it needs."""
+
+    criterion: Citation
+    facts: tuple[str, ...]
+
+
+@attrs.frozen
+class InformationRequest:
+    """An unknown numbered criterion and what would settle it: any one of ``one_of``."""
+
+    criterion: Citation
+    one_of: tuple[Alternative, ...]
+
+
+@attrs.frozen
+class Question:
+    """A fact to ask for, who can supply it (``request``, ``plan``, ``claims`` or
+    ``prescriber``) and the plain-language question."""
+
+    fact: str
+    source: str
+    question: str
+
+
+SOURCES: tuple[str, ...] = ("plan", "claims", "request", "prescriber")  # the order they are asked in
+
+
+@attrs.frozen
+class VersionNotes:
+    """What a decision relied on, from the version that made it: its title, P&T approval
+    month, the notes on what it says but the engine does not model, and its assumptions.
+    The same object for every decision of a version (built once)."""
+
+    title: str
+    pt_approval: str | None = None
+    notes: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -81,6 +151,7 @@ class TraceNode:
     fact: str | None = None
     observed: Any = None  # the fact value the leaf read (only ever returned to the caller)
     children: tuple[TraceNode, ...] = ()
+    gloss: str | None = None
 
 
 @attrs.frozen
@@ -110,6 +181,11 @@ class Decision:
     notes: tuple[str, ...] = ()
     trace: tuple[TraceNode, ...] | None = None
     request_id: str = ""
+    # Requests for information (pend; on a deny, the criteria still unknown): per unknown
+    # criterion its alternatives, and per fact the question and who can answer it.
+    unknown: tuple[InformationRequest, ...] = ()
+    questions: tuple[Question, ...] = ()
+    about: VersionNotes | None = None  # the deciding version's title, P&T month, notes, assumptions
 
     ok: ClassVar[bool] = True
 
@@ -179,7 +255,40 @@ _TRACE_RESULTS = {True: "met", False: "not_met", None: "unknown"}
 
 
 def citation_json(c: Citation) -> dict[str, str]:
-    return {"cite": c.cite, "key": c.key, "text": c.text}
+    out = {"cite": c.cite, "key": c.key, "text": c.text}
+    if c.gloss is not None:
+        out["gloss"] = c.gloss
+    return out
+
+
+def submitted_json(v: SubmittedValue) -> dict[str, Any]:
+    return {"cite": v.criterion.cite, "key": v.criterion.key, "fact": v.fact, "value": v.value}
+
+
+def unmet_json(u: Unmet) -> dict[str, Any]:
+    out = citation_json(u.criterion) | {"because": [citation_json(b) for b in u.because]}
+    if u.values:
+        out["values"] = [submitted_json(v) for v in u.values]
+    return out
+
+
+def information_json(r: InformationRequest) -> dict[str, Any]:
+    return citation_json(r.criterion) | {
+        "one_of": [citation_json(a.criterion) | {"facts": list(a.facts)} for a in r.one_of]
+    }
+
+
+def questions_json(questions: Iterable[Question]) -> dict[str, list[dict[str, str]]]:
+    """Questions grouped by source, plan and claims first: a plan system answers those
+    from its own data before anything is asked of the prescriber."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for q in questions:
+        out.setdefault(q.source, []).append({"fact": q.fact, "question": q.question})
+    return {source: out[source] for source in (*SOURCES, *sorted(set(out) - set(SOURCES))) if source in out}
+
+
+def dose_limit_json(limit: DoseLimit) -> dict[str, Any]:
+    return citation_json(limit.criterion) | {"measure": limit.measure, "at_most": limit.at_most}
 
 
 def trace_json(node: TraceNode) -> dict[str, Any]:
@@ -192,6 +301,8 @@ def trace_json(node: TraceNode) -> dict[str, Any]:
     if node.fact is not None:
         out["fact"] = node.fact
         out["observed"] = node.observed
+    if node.gloss is not None:
+        out["gloss"] = node.gloss
     if node.children:
         out["children"] = [trace_json(c) for c in node.children]
     return out
@@ -229,14 +340,27 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         ),
         "refer_to": decision.refer_to,
         "referral": [citation_json(c) for c in decision.referral],
-        "unmet": [
-            citation_json(u.criterion) | {"because": [citation_json(b) for b in u.because]}
-            for u in decision.unmet
-        ],
+        "unmet": [unmet_json(u) for u in decision.unmet],
         "missing": list(decision.missing),
     }
+    # The fields below appear only where they say something, so a consumer of the
+    # earlier shape sees its keys unchanged.
+    if decision.unknown:
+        out["unknown"] = [information_json(r) for r in decision.unknown]
+    if decision.questions:
+        out["questions"] = questions_json(decision.questions)
+    if approval is not None and approval.approved_from is not None:
+        out["approved_from"] = approval.approved_from.isoformat()
+    if approval is not None and approval.dose_limits:
+        out["dose_limits"] = [dose_limit_json(limit) for limit in approval.dose_limits]
+    about = decision.about
+    if about is not None:
+        out["policy_title"] = about.title
+        out["pt_approval"] = about.pt_approval
     if decision.notes:
         out["notes"] = list(decision.notes)
+    if about is not None and about.assumptions:
+        out["assumptions"] = list(about.assumptions)
     if decision.trace is not None:
         out["trace"] = [trace_json(t) for t in decision.trace]
     return out

@@ -22,10 +22,11 @@ import jsonschema
 import yaml
 
 from ..engine.errors import PolicyFileError, PolicyLoadError
+from ..engine.fact_sources import SOURCES
 from ..engine.loading import TEMPLATE_NAME
+from ..engine.model import FactSource
 
 SCHEMA_ID = "rxpolicy/policy-template/1"
-SOURCES = ("request", "plan", "claims", "prescriber")
 LEVEL_KINDS = ("upper_roman", "upper_letter", "number", "lower_letter", "lower_roman")
 DEFAULT_LEVELS = ("upper_roman", "upper_letter", "number", "lower_letter", "lower_roman", "number")
 DEFAULT_PLACEHOLDERS = ("Replace this", "TODO", "TBD", "FIXME")
@@ -101,12 +102,6 @@ class RequiredCriterion:
 class Coverage:
     request_type: str  # sections of this request type, together,
     covers: str  # must cover exactly the selector values that sections of this one cover
-
-
-@attrs.frozen
-class FactSource:
-    source: str
-    question: str
 
 
 @attrs.frozen

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from google.protobuf import struct_pb2
+from rxpolicy.decisions import InformationRequest
 from rxpolicy.v1 import decision_pb2, facts_pb2, version_pb2
 
 from ..engine.decision import Citation, Decision, TraceNode, VersionRef
@@ -193,7 +194,19 @@ _RESULTS = {
 
 
 def citation_message(c: Citation) -> decision_pb2.Citation:
-    return decision_pb2.Citation(key=c.key, cite=c.cite, text=c.text)
+    msg = decision_pb2.Citation(key=c.key, cite=c.cite, text=c.text)
+    if c.gloss is not None:
+        msg.gloss = c.gloss
+    return msg
+
+
+def information_message(r: InformationRequest) -> decision_pb2.InformationRequest:
+    return decision_pb2.InformationRequest(
+        criterion=citation_message(r.criterion),
+        one_of=[
+            decision_pb2.Alternative(criterion=citation_message(a.criterion), facts=a.facts) for a in r.one_of
+        ],
+    )
 
 
 def _build_version_ref(ref: VersionRef) -> decision_pb2.VersionRef:
@@ -236,6 +249,8 @@ def trace_message(node: TraceNode) -> decision_pb2.TraceNode:
         result=_RESULTS[node.result],
         children=[trace_message(c) for c in node.children],
     )
+    if node.gloss is not None:
+        msg.gloss = node.gloss
     if node.fact is not None:
         msg.fact = node.fact
         _fill_value(msg.observed, node.observed)
@@ -247,6 +262,8 @@ def _fill_citation(out: decision_pb2.Citation, c: Citation) -> None:
     out.key = c.key
     out.cite = c.cite
     out.text = c.text
+    if c.gloss is not None:
+        out.gloss = c.gloss
 
 
 def decision_message(d: Decision, into: decision_pb2.Decision | None = None) -> decision_pb2.Decision:
@@ -256,6 +273,17 @@ def decision_message(d: Decision, into: decision_pb2.Decision | None = None) -> 
     msg = decision_pb2.Decision() if into is None else into
     msg.outcome = _OUTCOMES[d.outcome]
     msg.version.CopyFrom(version_ref_message(d.version))
+    if d.about is not None:
+        msg.about.title = d.about.title
+        msg.about.assumptions.extend(d.about.assumptions)
+        if d.about.pt_approval is not None:
+            msg.about.pt_approval = d.about.pt_approval
+    if d.unknown:
+        msg.unknown.extend(information_message(r) for r in d.unknown)
+    if d.questions:
+        msg.questions.extend(
+            decision_pb2.Question(fact=q.fact, source=q.source, question=q.question) for q in d.questions
+        )
     if d.indication is not None:
         _fill_citation(msg.indication, d.indication)
     for u in d.unmet:
@@ -263,6 +291,9 @@ def decision_message(d: Decision, into: decision_pb2.Decision | None = None) -> 
         _fill_citation(unmet.criterion, u.criterion)
         for because in u.because:
             _fill_citation(unmet.because.add(), because)
+        for v in u.values:
+            value = unmet.values.add(criterion=citation_message(v.criterion), fact=v.fact)
+            _fill_value(value.value, v.value)
     msg.missing.extend(d.missing)
     for c in d.referral:
         _fill_citation(msg.referral.add(), c)
@@ -274,6 +305,14 @@ def decision_message(d: Decision, into: decision_pb2.Decision | None = None) -> 
             msg.approval.months = a.months
         if a.approved_through is not None:
             msg.approval.approved_through = a.approved_through.isoformat()
+        if a.approved_from is not None:
+            msg.approval.approved_from = a.approved_from.isoformat()
+        msg.approval.dose_limits.extend(
+            decision_pb2.DoseLimit(
+                criterion=citation_message(limit.criterion), measure=limit.measure, at_most=limit.at_most
+            )
+            for limit in a.dose_limits
+        )
     if d.refer_to is not None:
         msg.refer_to = d.refer_to
     if d.trace is not None:
@@ -321,6 +360,8 @@ _MODES = {"all": version_pb2.GROUP_MODE_ALL, "any": version_pb2.GROUP_MODE_ANY}
 
 def criterion_message(node: Node) -> version_pb2.Criterion:
     msg = version_pb2.Criterion(key=node.key, cite=node.cite, text=node.text)
+    if node.gloss is not None:
+        msg.gloss = node.gloss
     if isinstance(node, Leaf):
         msg.leaf.fact = node.fact
         msg.leaf.op = node.op
@@ -359,6 +400,8 @@ def version_message(v: PolicyVersion) -> version_pb2.PolicyVersion:
         rules = []
         for rule in ref.rules:
             r = version_pb2.ReferralRule(key=rule.key, cite=rule.cite, text=rule.text, refer_to=rule.refer_to)
+            if rule.gloss is not None:
+                r.gloss = rule.gloss
             if rule.when is not None:
                 r.when.CopyFrom(criterion_message(rule.when))
             rules.append(r)

@@ -58,17 +58,22 @@ def run_versions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _words(node: Node) -> str:
+    """The policy's words, and the project's gloss marked as such."""
+    return f"{node.text}   [gloss: {node.gloss}]" if node.gloss else node.text
+
+
 def _tree(node: Node, depth: int, lines: list[str]) -> None:
     pad = "  " * depth
     if isinstance(node, Leaf):
         value = node.value
         if isinstance(value, tuple):
             value = [sorted(v) if isinstance(v, frozenset) else v for v in value]
-        lines.append(f"{pad}{node.cite:<12} {node.text}")
+        lines.append(f"{pad}{node.cite:<12} {_words(node)}")
         lines.append(f"{pad}{'':<12}   [{node.key}: {node.fact} {node.op} {value}]")
         return
     assert isinstance(node, Group)
-    lines.append(f"{pad}{node.cite:<12} {node.text}   [{node.key}: {node.mode} of]")
+    lines.append(f"{pad}{node.cite:<12} {_words(node)}   [{node.key}: {node.mode} of]")
     for child in node.children:
         _tree(child, depth + 1, lines)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
+from rxpolicy.decisions import InformationRequest
 
 from .dates import approved_through
 from .decision import (
@@ -25,6 +26,15 @@ from .decision import (
 )
 from .facts import Facts, NormalisationPlan, normalise
 from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
+from .letters import (
+    DoseCeilings,
+    facts_of,
+    information_requests,
+    question_table,
+    questions,
+    submitted_values,
+    version_notes,
+)
 from .loading import REQUEST_TYPE, SERVICE_DATE
 from .model import Group, Indication, Leaf, Node, PolicyVersion, Referral, ReferralRule
 
@@ -68,7 +78,7 @@ CompiledNode = CompiledLeaf | CompiledGroup
 
 
 def compile_node(node: Node) -> CompiledNode:
-    citation = Citation(node.key, node.cite, node.text)
+    citation = Citation(node.key, node.cite, node.text, node.gloss)
     if isinstance(node, Leaf):
         path, test = node.fact, leaf_test(node)
 
@@ -97,10 +107,10 @@ def _trace(c: CompiledNode, facts: Facts) -> TraceNode:
     if isinstance(c, CompiledLeaf):
         v = facts.get(c.node.fact)
         result = None if v is None else c.test(v)
-        return TraceNode(node.key, node.cite, node.text, result, c.node.fact, _observed(v))
+        return TraceNode(node.key, node.cite, node.text, result, c.node.fact, _observed(v), gloss=node.gloss)
     kids = tuple(_trace(child, facts) for child in c.children)
     combined = combine(CONNECTIVES[c.node.mode].settles, [given(k.result) for k in kids], None)
-    return TraceNode(node.key, node.cite, node.text, combined, children=kids)
+    return TraceNode(node.key, node.cite, node.text, combined, children=kids, gloss=node.gloss)
 
 
 def _observed(v: Any) -> Any:
@@ -141,6 +151,7 @@ class _CompiledIndication:
     citation: Citation
     selector: CompiledNode
     root: CompiledGroup  # its children are the numbered criteria
+    dose_ceilings: DoseCeilings  # names the dose limits an approval was granted under
     evaluators: tuple[Evaluator, ...] = attrs.field()  # of the numbered criteria, in order
 
     @evaluators.default
@@ -181,12 +192,18 @@ class CompiledVersion:
             node.fact for node in version.nodes().values() if isinstance(node, Leaf) and "." in node.fact
         )
         self.plan = NormalisationPlan.of(version, self.measures)
+        self.about = version_notes(version)  # the same for every decision of this version
+        self.questions = question_table(version)
         self.by_request_type: dict[str, list[_CompiledIndication]] = {}
         for ind in version.indications:
             root = compile_node(ind.criteria)
             assert isinstance(root, CompiledGroup)
             compiled = _CompiledIndication(
-                ind, Citation(ind.key, ind.cite, ind.title), compile_node(ind.applies_to), root
+                ind,
+                Citation(ind.key, ind.cite, ind.title),
+                compile_node(ind.applies_to),
+                root,
+                DoseCeilings(version, ind.criteria.children, _compile),
             )
             for rt in ind.request_types:
                 self.by_request_type.setdefault(rt, []).append(compiled)
@@ -195,7 +212,7 @@ class CompiledVersion:
             rules = tuple(
                 _CompiledRule(
                     rule,
-                    Citation(rule.key, rule.cite, rule.text),
+                    Citation(rule.key, rule.cite, rule.text, rule.gloss),
                     None if rule.when is None else compile_node(rule.when),
                 )
                 for rule in referral.rules
@@ -223,11 +240,12 @@ class CompiledVersion:
             missing: list[str] = []
             for c in unknown:
                 missing_facts(c.selector, facts, missing)
-            return Decision(
-                "pend",
-                self.ref,
-                missing=tuple(missing),
-                trace=tuple(trace(c.selector, facts) for c in unknown) if with_trace else None,
+            return self._pend(
+                None,
+                tuple(missing),
+                [c.selector for c in unknown],
+                facts,
+                tuple(trace(c.selector, facts) for c in unknown) if with_trace else None,
             )
         return self._refer(request_type, facts, with_trace)
 
@@ -242,39 +260,102 @@ class CompiledVersion:
                     because: list[Citation] = []
                     failed_leaves(criterion, facts, because)
                     key = criterion.node.key
-                    unmet.append(Unmet(criterion.citation, tuple([c for c in because if c.key != key])))
-            return Decision("deny", self.ref, ci.citation, unmet=tuple(unmet), trace=full_trace)
+                    unmet.append(
+                        Unmet(
+                            criterion.citation,
+                            tuple([c for c in because if c.key != key]),
+                            submitted_values(trace(criterion, facts)),
+                        )
+                    )
+            # The criteria still unknown, with what would settle them, so an appeal can
+            # answer every open question at once.
+            open_criteria = [c for c, result in zip(criteria, results, strict=True) if result is None]
+            still_unknown = self._information_requests(open_criteria, facts)
+            return Decision(
+                "deny",
+                self.ref,
+                ci.citation,
+                unmet=tuple(unmet),
+                trace=full_trace,
+                unknown=still_unknown,
+                questions=questions(facts_of(still_unknown), self.questions),
+                notes=self.about.notes,
+                about=self.about,
+            )
         if None in results:
             missing: list[str] = []
+            open_criteria = []
             for criterion, result in zip(criteria, results, strict=True):
                 if result is None:
                     missing_facts(criterion, facts, missing)
-            return Decision("pend", self.ref, ci.citation, missing=tuple(missing), trace=full_trace)
+                    open_criteria.append(criterion)
+            return self._pend(ci.citation, tuple(missing), open_criteria, facts, full_trace)
         return Decision(
             "approve",
             self.ref,
             ci.citation,
-            approval=self._approval(ci.indication, facts),
-            notes=self.version.meta.unmodelled,  # what this version says but the engine cannot model
+            approval=self._approval(ci, facts),
+            notes=self.about.notes,  # what this version says but the engine cannot model
             trace=full_trace,
+            about=self.about,
         )
 
-    def _approval(self, ind: Indication, facts: Facts) -> Approval:
+    def _information_requests(
+        self,
+        criteria: list[CompiledNode],
+        facts: Facts,
+        missing: tuple[str, ...] | None = None,
+        named: list[Citation] | None = None,
+    ) -> tuple[InformationRequest, ...]:
+        """Per unknown criterion, what would settle it (traced: only on a deny or pend)."""
+        pairs = [(c.node, trace(c, facts)) for c in criteria]
+        return information_requests(
+            pairs, missing, named if named is not None else [c.citation for c in criteria]
+        )
+
+    def _pend(
+        self,
+        section: Citation | None,
+        missing: tuple[str, ...],
+        open_criteria: list[CompiledNode],
+        facts: Facts,
+        full_trace: tuple[TraceNode, ...] | None,
+        named: list[Citation] | None = None,
+    ) -> Decision:
+        """A pend: the flat ``missing`` list, and beside it the same facts grouped by the
+        unknown criterion that needs them, with the question for each."""
+        return Decision(
+            "pend",
+            self.ref,
+            section,
+            missing=missing,
+            trace=full_trace,
+            unknown=self._information_requests(open_criteria, facts, missing, named),
+            questions=questions(missing, self.questions),
+            notes=self.about.notes,
+            about=self.about,
+        )
+
+    def _approval(self, ci: _CompiledIndication, facts: Facts) -> Approval:
+        ind = ci.indication
+        first_day = facts[SERVICE_DATE]
+        limits = ci.dose_ceilings.applied(facts)
         duration = ind.durations[facts[ind.durations_keyed_by]]
         if duration.length_of_benefit or duration.months is None:
-            return Approval(None, True, None)
+            return Approval(None, True, None, first_day, limits)
         months = duration.months
         if duration.at_most_fact is not None:
             asked = facts.get(duration.at_most_fact)
             if asked is not None and asked < months:
                 months = asked
-        return Approval(months, False, approved_through(facts[SERVICE_DATE], months))
+        return Approval(months, False, approved_through(first_day, months), first_day, limits)
 
     def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
         cr = self.referrals[request_type]  # the loader ensures every request type has one
         key_value = facts[cr.referral.keyed_by]
         possible: list[_CompiledRule] = []  # rules that may apply, in order, up to the first that surely does
         missing: list[str] = []
+        open_rules: list[_CompiledRule] = []
         read = 0  # rules read, up to the first that surely applies: the trace shows those
         for rule in cr.rules:
             read += 1
@@ -286,12 +367,21 @@ class CompiledVersion:
                 break
             assert rule.when is not None
             missing_facts(rule.when, facts, missing)
+            open_rules.append(rule)
         full_trace = None
         if with_trace:
             full_trace = tuple(trace(rule.when, facts) for rule in cr.rules[:read] if rule.when is not None)
         if not possible:
             # No rule applies: nothing in the policy covers the request, so it is not met.
-            return Decision("deny", self.ref, cr.citation, unmet=(Unmet(cr.citation),), trace=full_trace)
+            return Decision(
+                "deny",
+                self.ref,
+                cr.citation,
+                unmet=(Unmet(cr.citation),),
+                trace=full_trace,
+                notes=self.about.notes,
+                about=self.about,
+            )
         targets = {rule.rule.refer_to[key_value] for rule in possible}
         if len(targets) == 1:
             # Every rule that could still apply names the same policy: refer now.
@@ -302,5 +392,14 @@ class CompiledVersion:
                 refer_to=targets.pop(),
                 referral=tuple(rule.citation for rule in possible),
                 trace=full_trace,
+                notes=self.about.notes,
+                about=self.about,
             )
-        return Decision("pend", self.ref, cr.citation, missing=tuple(missing), trace=full_trace)
+        return self._pend(
+            cr.citation,
+            tuple(missing),
+            [rule.when for rule in open_rules if rule.when is not None],
+            facts,
+            full_trace,
+            [rule.citation for rule in open_rules if rule.when is not None],
+        )

@@ -215,7 +215,7 @@ class _Builder:
                     self.node(child, f"{path}.{mode}[{i}]", specs, agents)
                     for i, child in enumerate(raw[mode])
                 )
-                return Group(key, raw["cite"], raw["text"], mode, children)
+                return Group(key, raw["cite"], raw["text"], mode, children, raw.get("gloss"))
         return self.leaf(raw, path, specs, agents)
 
     def leaf(
@@ -224,7 +224,7 @@ class _Builder:
         fact, op, value = raw["fact"], raw["op"], raw["value"]
         base, _, measure = fact.partition(".")
         spec = specs.get(base)
-        leaf = Leaf(raw["key"], raw["cite"], raw["text"], fact, op, value)
+        leaf = Leaf(raw["key"], raw["cite"], raw["text"], fact, op, value, raw.get("gloss"))
         if spec is None:
             self.error(f"{path}.fact", f"no fact named '{base}' is declared under 'facts'")
             return leaf
@@ -236,7 +236,7 @@ class _Builder:
         if problem:
             self.error(f"{path}.{field}", problem)
             return leaf
-        return Leaf(raw["key"], raw["cite"], raw["text"], fact, op, normalised)
+        return Leaf(raw["key"], raw["cite"], raw["text"], fact, op, normalised, raw.get("gloss"))
 
     def durations(
         self, raw: Mapping[str, Any], path: str, specs: Mapping[str, FactSpec]
@@ -321,7 +321,14 @@ class _Builder:
                 node = self.node(when, f"{rpath}.when", specs, agents) if when is not None else None
                 self._check_keyed(raw["keyed_by"], list(rule["refer_to"]), f"{rpath}.refer_to", specs)
                 rules.append(
-                    ReferralRule(rule["key"], rule["cite"], rule["text"], node, dict(rule["refer_to"]))
+                    ReferralRule(
+                        rule["key"],
+                        rule["cite"],
+                        rule["text"],
+                        node,
+                        dict(rule["refer_to"]),
+                        rule.get("gloss"),
+                    )
                 )
             out.append(
                 Referral(

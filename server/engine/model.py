@@ -26,6 +26,7 @@ class Leaf:
     fact: str  # a fact name, or "fact.measure" / "fact.measure.argument" for derived values
     op: str  # an operator of language.OPERATORS
     value: Any  # int | bool | str | tuple[str, ...] | tuple[frozenset[str], ...]
+    gloss: str | None = None  # the project's paraphrase, where ``text`` quotes the policy
 
     @property
     def base_fact(self) -> str:
@@ -41,6 +42,7 @@ class Group:
     text: str
     mode: Mode
     children: tuple[Node, ...]
+    gloss: str | None = None  # the project's paraphrase, where ``text`` quotes the policy
 
 
 Node = Leaf | Group
@@ -82,6 +84,7 @@ class ReferralRule:
     text: str
     when: Node | None  # None: always applies
     refer_to: Mapping[str, str]  # keyed-by value -> policy id
+    gloss: str | None = None
 
 
 @attrs.frozen
@@ -118,6 +121,15 @@ class FactSpec:
     maximum: int | None = None
     vocabulary: str | None = None  # for terms/lines: which vocabulary their items come from
     max_items: int | None = None
+
+
+@attrs.frozen
+class FactSource:
+    """Who can supply a fact (``request``, ``plan``, ``claims``, ``prescriber``) and the
+    plain-language question that asks for it (engine/fact_sources.py)."""
+
+    source: str
+    question: str
 
 
 @attrs.frozen
@@ -163,6 +175,9 @@ class PolicyVersion:
     content_hash: str  # "sha256:<hex>"
     locked: bool
     corrects: str | None = None  # a correction: the content hash of the record it corrects
+    # Policy-level, from the directory's template (engine/fact_sources.py), not the file:
+    # fact name -> who can supply it and the question that asks for it.
+    fact_sources: Mapping[str, FactSource] = attrs.field(factory=dict)
 
     @property
     def is_draft(self) -> bool:

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import attrs
 import semver
 
 from .corrections import check_correction_order, originals, records_known_on, resolve_corrections
@@ -33,6 +34,7 @@ from .errors import (
     UnknownVersion,
 )
 from .evaluate import CompiledVersion
+from .fact_sources import read_fact_sources
 from .facts import capped, clip, parse_date, violations
 from .loading import SERVICE_DATE, iter_version_files, load_version_file, schema_text
 from .lockfile import read_lock
@@ -74,6 +76,9 @@ def load_policy_dir(directory: Path, *, validated: ValidationCache | None = None
         errors.extend(check_correction_order(versions))
     if errors:
         raise PolicyLoadError(errors)
+    sources = read_fact_sources(directory)
+    if sources:
+        versions = [attrs.evolve(v, fact_sources=sources) for v in versions]
     return sorted(versions, key=lambda v: (v.effective, v.meta.recorded))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import yaml
 
+from .case_letters import LETTER_KEYS, check_letters, shape_problem
 from .yaml_load import load_request_yaml
 
 EXPECT_KEYS = (
@@ -25,6 +26,7 @@ EXPECT_KEYS = (
     "unmet",
     "missing",
     "error",
+    *LETTER_KEYS,
 )
 
 
@@ -91,6 +93,10 @@ def load_cases(path: Path) -> list[Case]:
         unknown = sorted(set(expect) - set(EXPECT_KEYS))
         if unknown:
             raise CaseFileError(f"{where} ({raw['name']}): unknown expect keys {unknown}")
+        for key in LETTER_KEYS:
+            problem = shape_problem(key, expect[key]) if key in expect else None
+            if problem:
+                raise CaseFileError(f"{where} ({raw['name']}): {problem}")
         cases.append(Case(str(path), raw["name"], raw["request"], expect, raw.get("note")))
     return cases
 
@@ -129,4 +135,5 @@ def check(case: Case, result: dict[str, Any]) -> CaseResult:
     for fact in exp.get("missing", ()):
         if fact not in got_missing:
             problems.append(f"missing: expected {fact} listed, got {sorted(got_missing)}")
+    problems.extend(check_letters(exp, result))
     return CaseResult(case, tuple(problems))

@@ -15,6 +15,8 @@ def value_json(value: Any) -> Any:
 
 def node_json(node: Node) -> dict[str, Any]:
     out: dict[str, Any] = {"key": node.key, "cite": node.cite, "text": node.text}
+    if node.gloss is not None:
+        out["gloss"] = node.gloss
     if isinstance(node, Leaf):
         out.update(fact=node.fact, op=node.op, value=value_json(node.value))
     else:
@@ -90,6 +92,7 @@ def version_json(v: PolicyVersion, *, criteria: bool) -> dict[str, Any]:
                         "key": rule.key,
                         "cite": rule.cite,
                         "text": rule.text,
+                        **({"gloss": rule.gloss} if rule.gloss is not None else {}),
                         "when": node_json(rule.when) if rule.when is not None else None,
                         "refer_to": dict(rule.refer_to),
                     }

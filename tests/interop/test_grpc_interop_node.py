@@ -60,10 +60,10 @@ def test_node_grpc_js_client(server: Any, node_modules: Path) -> None:
     assert got["decision"] == {
         "request_id": "node-1",
         "outcome": "OUTCOME_APPROVE",
-        "version": "4.5.0",
+        "version": "4.5.1",
         "months": 6,
     }
-    assert got["typed"] == {"outcome": "OUTCOME_APPROVE", "version": "4.5.0", "months": 6}
+    assert got["typed"] == {"outcome": "OUTCOME_APPROVE", "version": "4.5.1", "months": 6}
     assert got["error"]["name"] == "INVALID_ARGUMENT"
     assert set(got["error"]["fields"]) == {"facts.diagnosis", "facts.member_age"}  # request paths
     assert got["health"] == "SERVING"

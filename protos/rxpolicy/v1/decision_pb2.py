@@ -25,33 +25,45 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arxpolicy/v1/decision.proto\x12\x0brxpolicy.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x8c\x01\n\nVersionRef\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x11\n\teffective\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x04 \x01(\t\x12\r\n\x05\x64raft\x18\x05 \x01(\x08\x12\x10\n\x08recorded\x18\x06 \x01(\t\x12\x10\n\x08\x63orrects\x18\x07 \x01(\t\"3\n\x08\x43itation\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"b\n\x0eUnmetCriterion\x12(\n\tcriterion\x18\x01 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12&\n\x07\x62\x65\x63\x61use\x18\x02 \x03(\x0b\x32\x15.rxpolicy.v1.Citation\"_\n\x08\x41pproval\x12\x13\n\x06months\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x19\n\x11length_of_benefit\x18\x02 \x01(\x08\x12\x18\n\x10\x61pproved_through\x18\x03 \x01(\tB\t\n\x07_months\"\xce\x01\n\tTraceNode\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12(\n\x06result\x18\x04 \x01(\x0e\x32\x18.rxpolicy.v1.TraceResult\x12\x11\n\x04\x66\x61\x63t\x18\x05 \x01(\tH\x00\x88\x01\x01\x12(\n\x08observed\x18\x06 \x01(\x0b\x32\x16.google.protobuf.Value\x12(\n\x08\x63hildren\x18\x07 \x03(\x0b\x32\x16.rxpolicy.v1.TraceNodeB\x07\n\x05_fact\"6\n\rDecisionTrace\x12%\n\x05nodes\x18\x01 \x03(\x0b\x32\x16.rxpolicy.v1.TraceNode\"\xf3\x02\n\x08\x44\x65\x63ision\x12%\n\x07outcome\x18\x01 \x01(\x0e\x32\x14.rxpolicy.v1.Outcome\x12(\n\x07version\x18\x02 \x01(\x0b\x32\x17.rxpolicy.v1.VersionRef\x12)\n\nindication\x18\x03 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12*\n\x05unmet\x18\x04 \x03(\x0b\x32\x1b.rxpolicy.v1.UnmetCriterion\x12\x0f\n\x07missing\x18\x05 \x03(\t\x12\'\n\x08\x61pproval\x18\x06 \x01(\x0b\x32\x15.rxpolicy.v1.Approval\x12\x15\n\x08refer_to\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\'\n\x08referral\x18\x08 \x03(\x0b\x32\x15.rxpolicy.v1.Citation\x12\r\n\x05notes\x18\t \x03(\t\x12)\n\x05trace\x18\n \x01(\x0b\x32\x1a.rxpolicy.v1.DecisionTraceB\x0b\n\t_refer_to\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"t\n\x0cRequestError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x35\n\x10\x66ield_violations\x18\x03 \x03(\x0b\x32\x1b.rxpolicy.v1.FieldViolation\x12\x0e\n\x06reason\x18\x04 \x01(\t*n\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_APPROVE\x10\x01\x12\x10\n\x0cOUTCOME_DENY\x10\x02\x12\x10\n\x0cOUTCOME_PEND\x10\x03\x12\x11\n\rOUTCOME_REFER\x10\x04*u\n\x0bTraceResult\x12\x1c\n\x18TRACE_RESULT_UNSPECIFIED\x10\x00\x12\x14\n\x10TRACE_RESULT_MET\x10\x01\x12\x18\n\x14TRACE_RESULT_NOT_MET\x10\x02\x12\x18\n\x14TRACE_RESULT_UNKNOWN\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arxpolicy/v1/decision.proto\x12\x0brxpolicy.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x8c\x01\n\nVersionRef\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x11\n\teffective\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x04 \x01(\t\x12\r\n\x05\x64raft\x18\x05 \x01(\x08\x12\x10\n\x08recorded\x18\x06 \x01(\t\x12\x10\n\x08\x63orrects\x18\x07 \x01(\t\"Q\n\x08\x43itation\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x12\n\x05gloss\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_gloss\"o\n\x0eSubmittedValue\x12(\n\tcriterion\x18\x01 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12\x0c\n\x04\x66\x61\x63t\x18\x02 \x01(\t\x12%\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\"\x8f\x01\n\x0eUnmetCriterion\x12(\n\tcriterion\x18\x01 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12&\n\x07\x62\x65\x63\x61use\x18\x02 \x03(\x0b\x32\x15.rxpolicy.v1.Citation\x12+\n\x06values\x18\x03 \x03(\x0b\x32\x1b.rxpolicy.v1.SubmittedValue\"W\n\tDoseLimit\x12(\n\tcriterion\x18\x01 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12\x0f\n\x07measure\x18\x02 \x01(\t\x12\x0f\n\x07\x61t_most\x18\x03 \x01(\x05\"F\n\x0b\x41lternative\x12(\n\tcriterion\x18\x01 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12\r\n\x05\x66\x61\x63ts\x18\x02 \x03(\t\"h\n\x12InformationRequest\x12(\n\tcriterion\x18\x01 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12(\n\x06one_of\x18\x02 \x03(\x0b\x32\x18.rxpolicy.v1.Alternative\":\n\x08Question\x12\x0c\n\x04\x66\x61\x63t\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\"\\\n\x0cVersionNotes\x12\r\n\x05title\x18\x01 \x01(\t\x12\x18\n\x0bpt_approval\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0b\x61ssumptions\x18\x03 \x03(\tB\x0e\n\x0c_pt_approval\"\xa3\x01\n\x08\x41pproval\x12\x13\n\x06months\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x19\n\x11length_of_benefit\x18\x02 \x01(\x08\x12\x18\n\x10\x61pproved_through\x18\x03 \x01(\t\x12\x15\n\rapproved_from\x18\x04 \x01(\t\x12+\n\x0b\x64ose_limits\x18\x05 \x03(\x0b\x32\x16.rxpolicy.v1.DoseLimitB\t\n\x07_months\"\xec\x01\n\tTraceNode\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12(\n\x06result\x18\x04 \x01(\x0e\x32\x18.rxpolicy.v1.TraceResult\x12\x11\n\x04\x66\x61\x63t\x18\x05 \x01(\tH\x00\x88\x01\x01\x12(\n\x08observed\x18\x06 \x01(\x0b\x32\x16.google.protobuf.Value\x12(\n\x08\x63hildren\x18\x07 \x03(\x0b\x32\x16.rxpolicy.v1.TraceNode\x12\x12\n\x05gloss\x18\x08 \x01(\tH\x01\x88\x01\x01\x42\x07\n\x05_factB\x08\n\x06_gloss\"6\n\rDecisionTrace\x12%\n\x05nodes\x18\x01 \x03(\x0b\x32\x16.rxpolicy.v1.TraceNode\"\xf9\x03\n\x08\x44\x65\x63ision\x12%\n\x07outcome\x18\x01 \x01(\x0e\x32\x14.rxpolicy.v1.Outcome\x12(\n\x07version\x18\x02 \x01(\x0b\x32\x17.rxpolicy.v1.VersionRef\x12)\n\nindication\x18\x03 \x01(\x0b\x32\x15.rxpolicy.v1.Citation\x12*\n\x05unmet\x18\x04 \x03(\x0b\x32\x1b.rxpolicy.v1.UnmetCriterion\x12\x0f\n\x07missing\x18\x05 \x03(\t\x12\'\n\x08\x61pproval\x18\x06 \x01(\x0b\x32\x15.rxpolicy.v1.Approval\x12\x15\n\x08refer_to\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\'\n\x08referral\x18\x08 \x03(\x0b\x32\x15.rxpolicy.v1.Citation\x12\r\n\x05notes\x18\t \x03(\t\x12)\n\x05trace\x18\n \x01(\x0b\x32\x1a.rxpolicy.v1.DecisionTrace\x12\x30\n\x07unknown\x18\x0b \x03(\x0b\x32\x1f.rxpolicy.v1.InformationRequest\x12(\n\tquestions\x18\x0c \x03(\x0b\x32\x15.rxpolicy.v1.Question\x12(\n\x05\x61\x62out\x18\r \x01(\x0b\x32\x19.rxpolicy.v1.VersionNotesB\x0b\n\t_refer_to\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"t\n\x0cRequestError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x35\n\x10\x66ield_violations\x18\x03 \x03(\x0b\x32\x1b.rxpolicy.v1.FieldViolation\x12\x0e\n\x06reason\x18\x04 \x01(\t*n\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_APPROVE\x10\x01\x12\x10\n\x0cOUTCOME_DENY\x10\x02\x12\x10\n\x0cOUTCOME_PEND\x10\x03\x12\x11\n\rOUTCOME_REFER\x10\x04*u\n\x0bTraceResult\x12\x1c\n\x18TRACE_RESULT_UNSPECIFIED\x10\x00\x12\x14\n\x10TRACE_RESULT_MET\x10\x01\x12\x18\n\x14TRACE_RESULT_NOT_MET\x10\x02\x12\x18\n\x14TRACE_RESULT_UNKNOWN\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rxpolicy.v1.decision_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTCOME']._serialized_start=1277
-  _globals['_OUTCOME']._serialized_end=1387
-  _globals['_TRACERESULT']._serialized_start=1389
-  _globals['_TRACERESULT']._serialized_end=1506
+  _globals['_OUTCOME']._serialized_start=2120
+  _globals['_OUTCOME']._serialized_end=2230
+  _globals['_TRACERESULT']._serialized_start=2232
+  _globals['_TRACERESULT']._serialized_end=2349
   _globals['_VERSIONREF']._serialized_start=74
   _globals['_VERSIONREF']._serialized_end=214
   _globals['_CITATION']._serialized_start=216
-  _globals['_CITATION']._serialized_end=267
-  _globals['_UNMETCRITERION']._serialized_start=269
-  _globals['_UNMETCRITERION']._serialized_end=367
-  _globals['_APPROVAL']._serialized_start=369
-  _globals['_APPROVAL']._serialized_end=464
-  _globals['_TRACENODE']._serialized_start=467
-  _globals['_TRACENODE']._serialized_end=673
-  _globals['_DECISIONTRACE']._serialized_start=675
-  _globals['_DECISIONTRACE']._serialized_end=729
-  _globals['_DECISION']._serialized_start=732
-  _globals['_DECISION']._serialized_end=1103
-  _globals['_FIELDVIOLATION']._serialized_start=1105
-  _globals['_FIELDVIOLATION']._serialized_end=1157
-  _globals['_REQUESTERROR']._serialized_start=1159
-  _globals['_REQUESTERROR']._serialized_end=1275
+  _globals['_CITATION']._serialized_end=297
+  _globals['_SUBMITTEDVALUE']._serialized_start=299
+  _globals['_SUBMITTEDVALUE']._serialized_end=410
+  _globals['_UNMETCRITERION']._serialized_start=413
+  _globals['_UNMETCRITERION']._serialized_end=556
+  _globals['_DOSELIMIT']._serialized_start=558
+  _globals['_DOSELIMIT']._serialized_end=645
+  _globals['_ALTERNATIVE']._serialized_start=647
+  _globals['_ALTERNATIVE']._serialized_end=717
+  _globals['_INFORMATIONREQUEST']._serialized_start=719
+  _globals['_INFORMATIONREQUEST']._serialized_end=823
+  _globals['_QUESTION']._serialized_start=825
+  _globals['_QUESTION']._serialized_end=883
+  _globals['_VERSIONNOTES']._serialized_start=885
+  _globals['_VERSIONNOTES']._serialized_end=977
+  _globals['_APPROVAL']._serialized_start=980
+  _globals['_APPROVAL']._serialized_end=1143
+  _globals['_TRACENODE']._serialized_start=1146
+  _globals['_TRACENODE']._serialized_end=1382
+  _globals['_DECISIONTRACE']._serialized_start=1384
+  _globals['_DECISIONTRACE']._serialized_end=1438
+  _globals['_DECISION']._serialized_start=1441
+  _globals['_DECISION']._serialized_end=1946
+  _globals['_FIELDVIOLATION']._serialized_start=1948
+  _globals['_FIELDVIOLATION']._serialized_end=2000
+  _globals['_REQUESTERROR']._serialized_start=2002
+  _globals['_REQUESTERROR']._serialized_end=2118
 # @@protoc_insertion_point(module_scope)

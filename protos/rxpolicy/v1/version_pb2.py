@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19rxpolicy/v1/version.proto\x12\x0brxpolicy.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xdf\x02\n\x0bVersionInfo\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x11\n\teffective\x18\x04 \x01(\t\x12\x10\n\x08recorded\x18\x05 \x01(\t\x12\x33\n\x0crevision_log\x18\x06 \x01(\x0b\x32\x1d.rxpolicy.v1.RevisionLogEntry\x12\x12\n\nprovenance\x18\x07 \x01(\t\x12\x18\n\x10semver_reasoning\x18\x08 \x01(\t\x12\x13\n\x0b\x61ssumptions\x18\t \x03(\t\x12\x0f\n\x07\x63hoices\x18\n \x03(\t\x12\x12\n\nunmodelled\x18\x0b \x03(\t\x12\x14\n\x0c\x63ontent_hash\x18\x0c \x01(\t\x12\x0e\n\x06locked\x18\r \x01(\x08\x12\x14\n\x0cstrengths_mg\x18\x0e \x03(\x05\x12\r\n\x05\x64raft\x18\x0f \x01(\x08\x12\x10\n\x08\x63orrects\x18\x10 \x01(\t\"X\n\x10RevisionLogEntry\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x18\n\x0bpt_approval\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04text\x18\x03 \x01(\tB\x0e\n\x0c_pt_approval\"\xb5\x01\n\rPolicyVersion\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.rxpolicy.v1.VersionInfo\x12,\n\x0bindications\x18\x02 \x03(\x0b\x32\x17.rxpolicy.v1.Indication\x12(\n\treferrals\x18\x03 \x03(\x0b\x32\x15.rxpolicy.v1.Referral\x12$\n\x05\x66\x61\x63ts\x18\x04 \x03(\x0b\x32\x15.rxpolicy.v1.FactSpec\"\x96\x01\n\tCriterion\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12*\n\x04leaf\x18\x04 \x01(\x0b\x32\x1a.rxpolicy.v1.CriterionLeafH\x00\x12,\n\x05group\x18\x05 \x01(\x0b\x32\x1b.rxpolicy.v1.CriterionGroupH\x00\x42\x06\n\x04node\"P\n\rCriterionLeaf\x12\x0c\n\x04\x66\x61\x63t\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12%\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\"`\n\x0e\x43riterionGroup\x12$\n\x04mode\x18\x01 \x01(\x0e\x32\x16.rxpolicy.v1.GroupMode\x12(\n\x08\x63hildren\x18\x02 \x03(\x0b\x32\x16.rxpolicy.v1.Criterion\"\xef\x01\n\nIndication\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x15\n\rrequest_types\x18\x04 \x03(\t\x12*\n\napplies_to\x18\x05 \x01(\x0b\x32\x16.rxpolicy.v1.Criterion\x12(\n\x08\x63riteria\x18\x06 \x01(\x0b\x32\x16.rxpolicy.v1.Criterion\x12\x19\n\x11\x64uration_keyed_by\x18\x07 \x01(\t\x12\x30\n\tdurations\x18\x08 \x03(\x0b\x32\x1d.rxpolicy.v1.ApprovalDuration\"\x88\x01\n\x10\x41pprovalDuration\x12\r\n\x05value\x18\x01 \x01(\t\x12\x13\n\x06months\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x19\n\x11length_of_benefit\x18\x03 \x01(\x08\x12\x19\n\x0c\x61t_most_fact\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_monthsB\x0f\n\r_at_most_fact\"\x86\x01\n\x08Referral\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x15\n\rrequest_types\x18\x04 \x03(\t\x12\x10\n\x08keyed_by\x18\x05 \x01(\t\x12(\n\x05rules\x18\x06 \x03(\x0b\x32\x19.rxpolicy.v1.ReferralRule\"\xc7\x01\n\x0cReferralRule\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12$\n\x04when\x18\x04 \x01(\x0b\x32\x16.rxpolicy.v1.Criterion\x12\x38\n\x08refer_to\x18\x05 \x03(\x0b\x32&.rxpolicy.v1.ReferralRule.ReferToEntry\x1a.\n\x0cReferToEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\x08\x46\x61\x63tSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x0e\n\x06values\x18\x05 \x03(\t*O\n\tGroupMode\x12\x1a\n\x16GROUP_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0eGROUP_MODE_ALL\x10\x01\x12\x12\n\x0eGROUP_MODE_ANY\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19rxpolicy/v1/version.proto\x12\x0brxpolicy.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xdf\x02\n\x0bVersionInfo\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x11\n\teffective\x18\x04 \x01(\t\x12\x10\n\x08recorded\x18\x05 \x01(\t\x12\x33\n\x0crevision_log\x18\x06 \x01(\x0b\x32\x1d.rxpolicy.v1.RevisionLogEntry\x12\x12\n\nprovenance\x18\x07 \x01(\t\x12\x18\n\x10semver_reasoning\x18\x08 \x01(\t\x12\x13\n\x0b\x61ssumptions\x18\t \x03(\t\x12\x0f\n\x07\x63hoices\x18\n \x03(\t\x12\x12\n\nunmodelled\x18\x0b \x03(\t\x12\x14\n\x0c\x63ontent_hash\x18\x0c \x01(\t\x12\x0e\n\x06locked\x18\r \x01(\x08\x12\x14\n\x0cstrengths_mg\x18\x0e \x03(\x05\x12\r\n\x05\x64raft\x18\x0f \x01(\x08\x12\x10\n\x08\x63orrects\x18\x10 \x01(\t\"X\n\x10RevisionLogEntry\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x18\n\x0bpt_approval\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04text\x18\x03 \x01(\tB\x0e\n\x0c_pt_approval\"\xb5\x01\n\rPolicyVersion\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.rxpolicy.v1.VersionInfo\x12,\n\x0bindications\x18\x02 \x03(\x0b\x32\x17.rxpolicy.v1.Indication\x12(\n\treferrals\x18\x03 \x03(\x0b\x32\x15.rxpolicy.v1.Referral\x12$\n\x05\x66\x61\x63ts\x18\x04 \x03(\x0b\x32\x15.rxpolicy.v1.FactSpec\"\xb4\x01\n\tCriterion\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12*\n\x04leaf\x18\x04 \x01(\x0b\x32\x1a.rxpolicy.v1.CriterionLeafH\x00\x12,\n\x05group\x18\x05 \x01(\x0b\x32\x1b.rxpolicy.v1.CriterionGroupH\x00\x12\x12\n\x05gloss\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\x06\n\x04nodeB\x08\n\x06_gloss\"P\n\rCriterionLeaf\x12\x0c\n\x04\x66\x61\x63t\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12%\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\"`\n\x0e\x43riterionGroup\x12$\n\x04mode\x18\x01 \x01(\x0e\x32\x16.rxpolicy.v1.GroupMode\x12(\n\x08\x63hildren\x18\x02 \x03(\x0b\x32\x16.rxpolicy.v1.Criterion\"\xef\x01\n\nIndication\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x15\n\rrequest_types\x18\x04 \x03(\t\x12*\n\napplies_to\x18\x05 \x01(\x0b\x32\x16.rxpolicy.v1.Criterion\x12(\n\x08\x63riteria\x18\x06 \x01(\x0b\x32\x16.rxpolicy.v1.Criterion\x12\x19\n\x11\x64uration_keyed_by\x18\x07 \x01(\t\x12\x30\n\tdurations\x18\x08 \x03(\x0b\x32\x1d.rxpolicy.v1.ApprovalDuration\"\x88\x01\n\x10\x41pprovalDuration\x12\r\n\x05value\x18\x01 \x01(\t\x12\x13\n\x06months\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x19\n\x11length_of_benefit\x18\x03 \x01(\x08\x12\x19\n\x0c\x61t_most_fact\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_monthsB\x0f\n\r_at_most_fact\"\x86\x01\n\x08Referral\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x15\n\rrequest_types\x18\x04 \x03(\t\x12\x10\n\x08keyed_by\x18\x05 \x01(\t\x12(\n\x05rules\x18\x06 \x03(\x0b\x32\x19.rxpolicy.v1.ReferralRule\"\xe5\x01\n\x0cReferralRule\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04\x63ite\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12$\n\x04when\x18\x04 \x01(\x0b\x32\x16.rxpolicy.v1.Criterion\x12\x38\n\x08refer_to\x18\x05 \x03(\x0b\x32&.rxpolicy.v1.ReferralRule.ReferToEntry\x12\x12\n\x05gloss\x18\x06 \x01(\tH\x00\x88\x01\x01\x1a.\n\x0cReferToEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_gloss\"V\n\x08\x46\x61\x63tSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x0e\n\x06values\x18\x05 \x03(\t*O\n\tGroupMode\x12\x1a\n\x16GROUP_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0eGROUP_MODE_ALL\x10\x01\x12\x12\n\x0eGROUP_MODE_ANY\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REFERRALRULE_REFERTOENTRY']._loaded_options = None
   _globals['_REFERRALRULE_REFERTOENTRY']._serialized_options = b'8\001'
-  _globals['_GROUPMODE']._serialized_start=1841
-  _globals['_GROUPMODE']._serialized_end=1920
+  _globals['_GROUPMODE']._serialized_start=1901
+  _globals['_GROUPMODE']._serialized_end=1980
   _globals['_VERSIONINFO']._serialized_start=73
   _globals['_VERSIONINFO']._serialized_end=424
   _globals['_REVISIONLOGENTRY']._serialized_start=426
@@ -43,21 +43,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POLICYVERSION']._serialized_start=517
   _globals['_POLICYVERSION']._serialized_end=698
   _globals['_CRITERION']._serialized_start=701
-  _globals['_CRITERION']._serialized_end=851
-  _globals['_CRITERIONLEAF']._serialized_start=853
-  _globals['_CRITERIONLEAF']._serialized_end=933
-  _globals['_CRITERIONGROUP']._serialized_start=935
-  _globals['_CRITERIONGROUP']._serialized_end=1031
-  _globals['_INDICATION']._serialized_start=1034
-  _globals['_INDICATION']._serialized_end=1273
-  _globals['_APPROVALDURATION']._serialized_start=1276
-  _globals['_APPROVALDURATION']._serialized_end=1412
-  _globals['_REFERRAL']._serialized_start=1415
-  _globals['_REFERRAL']._serialized_end=1549
-  _globals['_REFERRALRULE']._serialized_start=1552
-  _globals['_REFERRALRULE']._serialized_end=1751
-  _globals['_REFERRALRULE_REFERTOENTRY']._serialized_start=1705
-  _globals['_REFERRALRULE_REFERTOENTRY']._serialized_end=1751
-  _globals['_FACTSPEC']._serialized_start=1753
-  _globals['_FACTSPEC']._serialized_end=1839
+  _globals['_CRITERION']._serialized_end=881
+  _globals['_CRITERIONLEAF']._serialized_start=883
+  _globals['_CRITERIONLEAF']._serialized_end=963
+  _globals['_CRITERIONGROUP']._serialized_start=965
+  _globals['_CRITERIONGROUP']._serialized_end=1061
+  _globals['_INDICATION']._serialized_start=1064
+  _globals['_INDICATION']._serialized_end=1303
+  _globals['_APPROVALDURATION']._serialized_start=1306
+  _globals['_APPROVALDURATION']._serialized_end=1442
+  _globals['_REFERRAL']._serialized_start=1445
+  _globals['_REFERRAL']._serialized_end=1579
+  _globals['_REFERRALRULE']._serialized_start=1582
+  _globals['_REFERRALRULE']._serialized_end=1811
+  _globals['_REFERRALRULE_REFERTOENTRY']._serialized_start=1755
+  _globals['_REFERRALRULE_REFERTOENTRY']._serialized_end=1801
+  _globals['_FACTSPEC']._serialized_start=1813
+  _globals['_FACTSPEC']._serialized_end=1899
 # @@protoc_insertion_point(module_scope)

@@ -79,18 +79,20 @@ class PolicyVersion(_message.Message):
     def __init__(self, info: _Optional[_Union[VersionInfo, _Mapping]] = ..., indications: _Optional[_Iterable[_Union[Indication, _Mapping]]] = ..., referrals: _Optional[_Iterable[_Union[Referral, _Mapping]]] = ..., facts: _Optional[_Iterable[_Union[FactSpec, _Mapping]]] = ...) -> None: ...
 
 class Criterion(_message.Message):
-    __slots__ = ("key", "cite", "text", "leaf", "group")
+    __slots__ = ("key", "cite", "text", "leaf", "group", "gloss")
     KEY_FIELD_NUMBER: _ClassVar[int]
     CITE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LEAF_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
+    GLOSS_FIELD_NUMBER: _ClassVar[int]
     key: str
     cite: str
     text: str
     leaf: CriterionLeaf
     group: CriterionGroup
-    def __init__(self, key: _Optional[str] = ..., cite: _Optional[str] = ..., text: _Optional[str] = ..., leaf: _Optional[_Union[CriterionLeaf, _Mapping]] = ..., group: _Optional[_Union[CriterionGroup, _Mapping]] = ...) -> None: ...
+    gloss: str
+    def __init__(self, key: _Optional[str] = ..., cite: _Optional[str] = ..., text: _Optional[str] = ..., leaf: _Optional[_Union[CriterionLeaf, _Mapping]] = ..., group: _Optional[_Union[CriterionGroup, _Mapping]] = ..., gloss: _Optional[str] = ...) -> None: ...
 
 class CriterionLeaf(_message.Message):
     __slots__ = ("fact", "op", "value")
@@ -159,7 +161,7 @@ class Referral(_message.Message):
     def __init__(self, key: _Optional[str] = ..., cite: _Optional[str] = ..., text: _Optional[str] = ..., request_types: _Optional[_Iterable[str]] = ..., keyed_by: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[ReferralRule, _Mapping]]] = ...) -> None: ...
 
 class ReferralRule(_message.Message):
-    __slots__ = ("key", "cite", "text", "when", "refer_to")
+    __slots__ = ("key", "cite", "text", "when", "refer_to", "gloss")
     class ReferToEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -172,12 +174,14 @@ class ReferralRule(_message.Message):
     TEXT_FIELD_NUMBER: _ClassVar[int]
     WHEN_FIELD_NUMBER: _ClassVar[int]
     REFER_TO_FIELD_NUMBER: _ClassVar[int]
+    GLOSS_FIELD_NUMBER: _ClassVar[int]
     key: str
     cite: str
     text: str
     when: Criterion
     refer_to: _containers.ScalarMap[str, str]
-    def __init__(self, key: _Optional[str] = ..., cite: _Optional[str] = ..., text: _Optional[str] = ..., when: _Optional[_Union[Criterion, _Mapping]] = ..., refer_to: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    gloss: str
+    def __init__(self, key: _Optional[str] = ..., cite: _Optional[str] = ..., text: _Optional[str] = ..., when: _Optional[_Union[Criterion, _Mapping]] = ..., refer_to: _Optional[_Mapping[str, str]] = ..., gloss: _Optional[str] = ...) -> None: ...
 
 class FactSpec(_message.Message):
     __slots__ = ("name", "type", "text", "required", "values")
