@@ -89,6 +89,7 @@ class Criterion:
     value: Any = None
     mode: GroupMode | None = None
     children: tuple[Criterion, ...] = ()
+    gloss: str | None = None  # the project's paraphrase, when ``text`` (the policy's words) needs one
 
     @property
     def is_leaf(self) -> bool:
@@ -126,6 +127,7 @@ class ReferralRule:
     text: str
     when: Criterion | None  # None: the rule always applies
     refer_to: dict[str, str]  # keyed-by value -> the policy id to refer to
+    gloss: str | None = None
 
 
 @attrs.frozen
@@ -200,10 +202,11 @@ def version_list(r: pb.ListVersionsResponse) -> VersionList:
 
 
 def criterion(m: version_pb2.Criterion) -> Criterion:
+    gloss = m.gloss if m.HasField("gloss") else None
     if m.WhichOneof("node") == "leaf":
         leaf = m.leaf
         value = value_python(leaf.value) if leaf.HasField("value") else None
-        return Criterion(m.key, m.cite, m.text, fact=leaf.fact, op=leaf.op, value=value)
+        return Criterion(m.key, m.cite, m.text, fact=leaf.fact, op=leaf.op, value=value, gloss=gloss)
     group = m.group
     return Criterion(
         m.key,
@@ -211,6 +214,7 @@ def criterion(m: version_pb2.Criterion) -> Criterion:
         m.text,
         mode=_MODES[group.mode],
         children=tuple(criterion(c) for c in group.children),
+        gloss=gloss,
     )
 
 
@@ -249,6 +253,7 @@ def _referral(m: version_pb2.Referral) -> Referral:
                 text=r.text,
                 when=criterion(r.when) if r.HasField("when") else None,
                 refer_to=dict(sorted(r.refer_to.items())),
+                gloss=r.gloss if r.HasField("gloss") else None,
             )
             for r in m.rules
         ),

@@ -264,7 +264,7 @@ def test_the_new_fields_travel_through_a_real_server_into_the_client_types(
     with PolicyClient(server.target, timeout=30) as client:
         for request in requests:
             got = client.evaluate(request)
-            assert got.to_json() == decision_json(store.decide(request)), request
+            assert got.to_dict() == decision_json(store.decide(request)), request
         pend, deny, approve = client.evaluate(PEND), client.evaluate(DENY), client.evaluate(APPROVE)
     assert isinstance(pend, Decision) and pend.unknown and pend.questions
     assert pend.questions[0].source == "plan" and isinstance(pend.unknown[0].one_of[0].facts, tuple)
@@ -321,22 +321,21 @@ def test_get_version_and_show_give_each_criterion_s_gloss_apart(
     glosses: dict[str, str] = {}
 
     def walk(node: Any) -> None:
-        if node.HasField("gloss"):
+        if node.gloss is not None:
             glosses[node.key] = node.gloss
-        if node.WhichOneof("node") == "group":
-            for child in node.group.children:
-                walk(child)
+        for child in node.children:
+            walk(child)
 
     for ind in version.indications:
         walk(ind.criteria)
     for rule in (r for ref in version.referrals for r in ref.rules):
-        if rule.HasField("when"):
+        if rule.when is not None:
             walk(rule.when)
     expected = {k: n.gloss for k, n in store.resolve("latest").nodes().items() if n.gloss}
     assert glosses and {k: glosses.get(k) for k in expected} == expected
     assert glosses["mm.generic.not_brand"] == "The request is for generic selinexor, not Xpovio"
     rules = {r.key: r for ref in version.referrals for r in ref.rules}
-    assert not rules["other.off_label"].HasField("gloss")  # a rule quoted whole needs none
+    assert rules["other.off_label"].gloss is None  # a rule quoted whole needs none
 
 
 def test_show_marks_glosses(capsys: pytest.CaptureFixture[str]) -> None:
