@@ -84,8 +84,10 @@ class DecisionLog:
         owns: bool = False,
         capacity: int = DEFAULT_BUFFER_RECORDS,
         on_pressure: Callable[[bool], None] | None = None,
+        on_records: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self._fd = fd
+        self._on_records = on_records
         self._owns = owns
         self._capacity = max(1, capacity)
         self._on_pressure = on_pressure
@@ -108,14 +110,16 @@ class DecisionLog:
         *,
         capacity: int = DEFAULT_BUFFER_RECORDS,
         on_pressure: Callable[[bool], None] | None = None,
+        on_records: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> DecisionLog:
+        """``on_records`` sees every call's records, written or not (the metrics count them)."""
         if target is None or target == "":
-            return cls(None)
+            return cls(None, on_records=on_records)
         if target == "-":
-            return cls(sys.stdout.fileno(), capacity=capacity, on_pressure=on_pressure)
+            return cls(sys.stdout.fileno(), capacity=capacity, on_pressure=on_pressure, on_records=on_records)
         # Its records name requests and decisions about members: readable by the owner only.
         fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        return cls(fd, owns=True, capacity=capacity, on_pressure=on_pressure)
+        return cls(fd, owns=True, capacity=capacity, on_pressure=on_pressure, on_records=on_records)
 
     @staticmethod
     def decision_record(request_id: str, d: Decision) -> dict[str, Any]:
@@ -161,6 +165,9 @@ class DecisionLog:
 
     def write(self, records: Iterable[dict[str, Any]]) -> None:
         """Queue records for the writer thread; never blocks on the sink, never drops."""
+        if self._on_records is not None:
+            records = list(records)
+            self._on_records(records)
         if self._fd is None:
             return
         changed = False
