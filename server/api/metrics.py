@@ -12,8 +12,8 @@ lookup and an increment per call); exposition happens in the HTTP server's threa
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -38,7 +38,7 @@ class ServerMetrics:
 
     def __init__(self) -> None:
         # No *_created series: a restart shows in process start time, and they double the page.
-        disable_created_metrics()
+        cast(Callable[[], None], disable_created_metrics)()  # untyped in prometheus_client
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._calls = Counter(
