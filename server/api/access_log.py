@@ -25,8 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-
-import attrs
+from json.encoder import encode_basestring
 
 LOGGER = "rxpolicy.access"
 FLUSH_INTERVAL_S = 0.05
@@ -38,17 +37,10 @@ REFUSAL_CODES = frozenset(
 )
 
 
-@attrs.frozen
-class CallRecord:
-    """What the access log keeps of a call (no message content but the request id)."""
-
-    at: float  # time.time() at the call's end
-    method: str
-    code: str
-    seconds: float
-    peer: str
-    request_id: str | None = None
-    messages: int | None = None  # request messages of a client-streaming call
+# What the access log keeps of a call (no message content but the request id): when it
+# ended (time.time()), method, status code, seconds, peer, request id, request messages of
+# a client-streaming call. A plain tuple: made on the event loop for every call.
+CallRecord = tuple[float, str, str, float, str, str | None, int | None]
 
 
 class AccessLog:
@@ -70,6 +62,8 @@ class AccessLog:
         self._pending: collections.deque[CallRecord | dict[str, object]] = collections.deque()
         self._dropped = 0
         self._pid = os.getpid()
+        self._second = -1  # the whole second self._stamp spells
+        self._stamp = ""
         # Refusals by cause: when the last line of it was written, and how many since.
         self._refusals: dict[str, list[float]] = {}
         self._refusal_lock = threading.Lock()
@@ -93,28 +87,37 @@ class AccessLog:
 
     # ------------------------------------------------------------ the event loop's side
 
-    def record(self, call: CallRecord) -> None:
-        if call.code in REFUSAL_CODES and not self._admit_refusal(call):
+    def record(
+        self,
+        at: float,
+        method: str,
+        code: str,
+        seconds: float,
+        peer: str,
+        request_id: str | None = None,
+        messages: int | None = None,
+    ) -> None:
+        if code in REFUSAL_CODES and not self._admit_refusal(code, at):
             return
         if len(self._pending) >= self._capacity:
             with self._refusal_lock:
                 self._dropped += 1
             return
-        self._pending.append(call)
+        self._pending.append((at, method, code, seconds, peer, request_id, messages))
 
-    def _admit_refusal(self, call: CallRecord) -> bool:
+    def _admit_refusal(self, code: str, at: float) -> bool:
         """Whether this refusal gets a line; else it is counted as suppressed."""
         with self._refusal_lock:
-            state = self._refusals.get(call.code)
-            if state is None or call.at - state[0] >= RATE_WINDOW_S:
+            state = self._refusals.get(code)
+            if state is None or at - state[0] >= RATE_WINDOW_S:
                 suppressed = int(state[1]) if state is not None else 0
-                self._refusals[call.code] = [call.at, 0.0]
+                self._refusals[code] = [at, 0.0]
                 if suppressed:
-                    self._pending.append(self._suppressed_line(call.code, suppressed, call.at))
+                    self._pending.append(self._suppressed_line(code, suppressed, at))
                 return True
             state[1] += 1
         if self._on_suppressed is not None:
-            self._on_suppressed(call.code)
+            self._on_suppressed(code)
         return False
 
     # ------------------------------------------------------------ the writer thread
@@ -141,23 +144,27 @@ class AccessLog:
     def _line(self, item: CallRecord | dict[str, object]) -> str:
         if isinstance(item, dict):
             return json.dumps(item, ensure_ascii=False)
-        refused = item.code in REFUSAL_CODES
-        out: dict[str, object] = {
-            "time": _iso(item.at),
-            "level": "warning" if refused else "info",
-            "logger": LOGGER,
-            "message": "call refused" if refused else "call",
-            "pid": self._pid,
-            "method": item.method,
-            "code": item.code,
-            "latency_ms": round(item.seconds * 1000, 3),
-            "peer": item.peer,
-        }
-        if item.request_id is not None:
-            out["request_id"] = item.request_id
-        if item.messages is not None:
-            out["messages"] = item.messages
-        return json.dumps(out, ensure_ascii=False)
+        # Written by hand, not json.dumps of a dict: this runs once per call (under the GIL
+        # the event loop shares). Text from outside (peer, request id) goes through JSON's
+        # string encoder; the rest is the server's own.
+        at, method, code, seconds, peer, request_id, messages = item
+        second = int(at)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        refused = code in REFUSAL_CODES
+        line = (
+            f'{{"time": "{self._stamp}.{int((at - second) * 1000):03d}Z", '
+            f'"level": "{"warning" if refused else "info"}", "logger": "{LOGGER}", '
+            f'"message": "{"call refused" if refused else "call"}", "pid": {self._pid}, '
+            f'"method": {_string(method)}, "code": "{code}", "latency_ms": {seconds * 1000:.3f}, '
+            f'"peer": {_string(peer)}'
+        )
+        if request_id is not None:
+            line += f', "request_id": {_string(request_id)}'
+        if messages is not None:
+            line += f', "messages": {messages}'
+        return line + "}"
 
     def _chunks(self) -> list[bytes]:
         lines: list[bytes] = []
@@ -206,6 +213,11 @@ class AccessLog:
         self._writer.join(timeout)
         if self._owns and not self._writer.is_alive():
             os.close(self._fd)
+
+
+def _string(text: str) -> str:
+    """A JSON string literal (the json module's C encoder, as json.dumps uses)."""
+    return encode_basestring(text)
 
 
 def _iso(at: float) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from rxpolicy import limits
 
-from .access_log import AccessLog, CallRecord
+from .access_log import AccessLog
 from .metrics import UNKNOWN_METHOD, ServerMetrics
 
 if TYPE_CHECKING:  # generic only in the type stubs
@@ -90,9 +90,7 @@ class CallObserver(grpc.aio.ServerInterceptor):
         if self._metrics is not None:
             self._metrics.call_ended(method, code, seconds)
         if self._access is not None:
-            self._access.record(
-                CallRecord(time.time(), method, code, seconds, context.peer(), request_id, messages)
-            )
+            self._access.record(time.time(), method, code, seconds, context.peer(), request_id, messages)
 
     async def intercept_service(
         self,
