@@ -56,10 +56,12 @@ def long_flag(action: argparse.Action) -> str:
     return next(s for s in action.option_strings if s.startswith("--"))
 
 
-def mark_defaults(parser: argparse.ArgumentParser) -> None:
-    """Mark each option's default, so ``apply`` can tell a flag given from one left out."""
+def mark_defaults(command: str, parser: argparse.ArgumentParser) -> None:
+    """Mark each option's default, so ``apply`` can tell a flag given from one left out, and
+    name its variable in ``--help``."""
     for action in options(parser):
         action.default = _Unset(action.default)
+        action.help = f"{action.help or ''} [{variable(command, long_flag(action))}]".lstrip()
 
 
 def apply(

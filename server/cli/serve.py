@@ -173,7 +173,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--no-reflection", action="store_true", help="do not offer server reflection")
-    environment.mark_defaults(p)
+    environment.mark_defaults(COMMAND, p)
     p.set_defaults(func=run, serve_options=environment.options(p))
 
 
