@@ -101,19 +101,20 @@ def test_docs_deploy_has_one_row_per_option() -> None:
 
 def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     code = "import sys; from rxpolicy.server.cli import main; sys.exit(main(sys.argv[1:]))"
+    # --port 0 and loopback: should a case start a server by mistake, it binds nothing in use.
     return subprocess.run(
-        [sys.executable, "-c", code, COMMAND, "--port", "0"],
+        [sys.executable, "-c", code, COMMAND, "--host", "127.0.0.1", "--port", "0"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,  # every case here exits at once; a bound against a server left running
     )
 
 
 @pytest.mark.parametrize(
     ("name", "text", "says"),
     [
-        ("RXPOLICY_SERVE_PORT", "70000", "must be 0..65535, not 70000"),
+        ("RXPOLICY_SERVE_METRICS_PORT", "70000", "must be 0..65535, not 70000"),
         ("RXPOLICY_SERVE_MAX_CONCURRENT_RPCS", "many", "not an integer: 'many'"),
         ("RXPOLICY_SERVE_GRACE", "-1", "at least 0"),
         ("RXPOLICY_SERVE_WATCH", "maybe", "expected 1, true, yes or on"),
