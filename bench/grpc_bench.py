@@ -301,6 +301,7 @@ def main() -> None:
                     k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")
                 }
                 figures["unary"][f"{name}@{concurrency}"]["rps_rounds"] = [r["rps"] for r in rs]
+                figures["unary"][f"{name}@{concurrency}"]["cpu_rounds"] = [r["cpu_us"] for r in rs]
             for s in servers:
                 if s.name == "policy":
                     for batch in (64, 1):
@@ -336,10 +337,12 @@ def main() -> None:
         for concurrency in (1, 64):
             on, off = figures["unary"][f"{OBSERVED}@{concurrency}"], figures["unary"][f"policy@{concurrency}"]
             # Each round's servers ran back to back: the spread of those paired ratios.
-            paired = [a / b for a, b in zip(on["rps_rounds"], off["rps_rounds"], strict=True)]
+            rps = [a / b for a, b in zip(on["rps_rounds"], off["rps_rounds"], strict=True)]
+            cpu = [a / b for a, b in zip(on["cpu_rounds"], off["cpu_rounds"], strict=True)]
             print(
                 f"  {concurrency:>2} callers: throughput {on['rps'] / off['rps']:.3f}x "
-                f"(rounds {min(paired):.3f}..{max(paired):.3f}), cpu per call {on['cpu_us'] / off['cpu_us']:.3f}x"
+                f"(rounds {min(rps):.3f}..{max(rps):.3f}), cpu per call "
+                f"{on['cpu_us'] / off['cpu_us']:.3f}x (rounds {min(cpu):.3f}..{max(cpu):.3f})"
             )
     print("\nEvaluateStream through PolicyClient.evaluate_many (decisions/s, median)")
     for key, value in figures["stream"].items():

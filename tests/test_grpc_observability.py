@@ -152,6 +152,8 @@ def test_access_log_has_one_line_per_call_and_no_fact_value(tmp_path: Path) -> N
             )
             batch = pb.EvaluateStreamRequest(requests=[evaluate_request(VALID)] * 3)
             list(channel.stream_stream(STREAM)(iter([batch.SerializeToString()] * 2), timeout=30))
+            unknown = "/rxpolicy.v1.PolicyService/zqxj-caller-text"
+            assert _call(channel, unknown, pb.ListVersionsRequest()) == grpc.StatusCode.UNIMPLEMENTED
     finally:
         assert srv.stop() == 0  # the access log is written out before the process ends
     assert (access.stat().st_mode & 0o777) == 0o600
@@ -175,6 +177,9 @@ def test_access_log_has_one_line_per_call_and_no_fact_value(tmp_path: Path) -> N
     assert evaluate[21]["request_id"] == "bad-0"
     [stream] = [r for r in lines if r["method"] == STREAM]
     assert stream["code"] == "OK" and stream["messages"] == 2 and "request_id" not in stream
+    # A method not served: its line, without the caller's text (nor a peer: no call context).
+    [unknown_line] = [r for r in lines if r["code"] == "UNIMPLEMENTED"]
+    assert unknown_line["method"] == "(unknown)" and "zqxj" not in text
     # No fact in any field: the keys of a call line are these, always.
     for r in lines:
         assert set(r) <= {

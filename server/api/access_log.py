@@ -33,7 +33,14 @@ RATE_WINDOW_S = 1.0
 DEFAULT_CAPACITY = 100_000
 # Status codes that mean the server refused the call: these lines are rate-limited.
 REFUSAL_CODES = frozenset(
-    {"UNAUTHENTICATED", "PERMISSION_DENIED", "UNAVAILABLE", "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"}
+    {
+        "UNAUTHENTICATED",
+        "PERMISSION_DENIED",
+        "UNAVAILABLE",
+        "RESOURCE_EXHAUSTED",
+        "INVALID_ARGUMENT",
+        "UNIMPLEMENTED",  # a method this server does not serve (a scanner, a wrong client)
+    }
 )
 
 
@@ -157,9 +164,10 @@ class AccessLog:
             f'{{"time": "{self._stamp}.{int((at - second) * 1000):03d}Z", '
             f'"level": "{"warning" if refused else "info"}", "logger": "{LOGGER}", '
             f'"message": "{"call refused" if refused else "call"}", "pid": {self._pid}, '
-            f'"method": {_string(method)}, "code": "{code}", "latency_ms": {seconds * 1000:.3f}, '
-            f'"peer": {_string(peer)}'
+            f'"method": {_string(method)}, "code": "{code}", "latency_ms": {seconds * 1000:.3f}'
         )
+        if peer:
+            line += f', "peer": {_string(peer)}'
         if request_id is not None:
             line += f', "request_id": {_string(request_id)}'
         if messages is not None:

@@ -104,6 +104,8 @@ class CallObserver(grpc.aio.ServerInterceptor):
             # methods with a handler (registered here) become label values.
             if self._metrics is not None:
                 self._metrics.call_refused_unstarted(UNKNOWN_METHOD, "UNIMPLEMENTED")
+            if self._access is not None:  # no handler, so no context: no peer, no latency
+                self._access.record(time.time(), UNKNOWN_METHOD, "UNIMPLEMENTED", 0.0, "")
             return handler
         kind = (handler.request_streaming, handler.response_streaming)
         behaviour, make = _SHAPES[kind]
