@@ -69,6 +69,9 @@ class AccessLog:
         self._pending: collections.deque[CallRecord | dict[str, object]] = collections.deque()
         self._dropped = 0
         self._pid = os.getpid()
+        # The parts of a line that depend on its method and code only, made once each (the
+        # methods are the server's own, so this stays small).
+        self._middles: dict[tuple[str, str], str] = {}
         self._second = -1  # the whole second self._stamp spells
         self._stamp = ""
         # Refusals by cause: when the last line of it was written, and how many since.
@@ -159,13 +162,15 @@ class AccessLog:
         if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        refused = code in REFUSAL_CODES
-        line = (
-            f'{{"time": "{self._stamp}.{int((at - second) * 1000):03d}Z", '
-            f'"level": "{"warning" if refused else "info"}", "logger": "{LOGGER}", '
-            f'"message": "{"call refused" if refused else "call"}", "pid": {self._pid}, '
-            f'"method": {_string(method)}, "code": "{code}", "latency_ms": {seconds * 1000:.3f}'
-        )
+        middle = self._middles.get((method, code))
+        if middle is None:
+            refused = code in REFUSAL_CODES
+            middle = self._middles[(method, code)] = (
+                f'"level": "{"warning" if refused else "info"}", "logger": "{LOGGER}", '
+                f'"message": "{"call refused" if refused else "call"}", "pid": {self._pid}, '
+                f'"method": {_string(method)}, "code": "{code}", "latency_ms": '
+            )
+        line = f'{{"time": "{self._stamp}.{int((at - second) * 1000):03d}Z", {middle}{seconds * 1000:.3f}'
         if peer:
             line += f', "peer": {_string(peer)}'
         if request_id is not None:
