@@ -8,11 +8,11 @@ One grpc.aio server on loopback answers a trivial unary method behind the server
 admission interceptor, with the observing interceptor in front of it (server/api/observe.py:
 metrics and an access log written to a file) or without; a client in the same event loop
 makes the calls, 16 at a time. The process's CPU time per call is measured for each in
-alternating rounds; the difference is what
-observing costs a call (the client's share is the same on both sides). Divide it by the
-policy server's CPU per call (bench/grpc_bench.py, 'cpu us') for the share of unary
-throughput it costs; `bench/grpc_bench.py --observability` measures that ratio directly,
-but on a busy machine its spread is wider than the effect.
+alternating rounds; the difference is what observing costs a call (the client's share is
+the same on both sides). Divided by the policy server's CPU per call ('cpu us' of
+bench/grpc_bench.py), it is the share of unary throughput observing costs;
+`bench/grpc_bench.py --observability` measures that ratio directly, but on a busy
+machine its spread is wider than the effect.
 
 Not a test: it asserts nothing, it prints figures.
 """
