@@ -79,8 +79,12 @@ async def _cpu_per_call(observed: bool, calls: int, tmp: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description="cost of metrics and access log per call (not a test)")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--rounds", type=int, help="alternating rounds (more narrow the spread of the median)"
+    )
     args = parser.parse_args()
     rounds, calls = (3, 2_000) if args.quick else (9, 5_000)
+    rounds = args.rounds or rounds
     samples: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(rounds):
