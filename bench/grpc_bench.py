@@ -34,6 +34,7 @@ from _shared import CLI as CLI_CODE
 from _shared import REQUEST
 
 METHOD = "/rxpolicy.v1.PolicyService/Evaluate"
+OBSERVED = "policy+obs"  # --observability: the policy server with metrics and access log on
 
 
 # ------------------------------------------------------------------ servers (child processes)
@@ -197,12 +198,15 @@ class Server:
         self.port = _free_port()
         self.target = f"127.0.0.1:{self.port}"
         self.name = kind
-        if kind == "policy":
+        if kind.startswith("policy"):
             cmd = [
                 sys.executable, *CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--shutdown-delay", "0",
                 "--decision-log", str(tmp / f"decisions-{self.name}.jsonl"), "--log-level", "warning",
             ]  # fmt: skip
+            # policy+obs: metrics on and the access log to a file; policy: both off.
+            observed = ["--metrics-port", str(_free_port()), "--access-log", str(tmp / "access.jsonl")]
+            cmd += observed if kind == OBSERVED else ["--access-log", "off"]
         else:
             cmd = [sys.executable, str(HERE), "--serve-echo", str(self.port)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -266,6 +270,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="seconds per unary measurement")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds per configuration")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help=f"also measure {OBSERVED}: the policy server with metrics and access log on",
+    )
     parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -283,7 +292,8 @@ def main() -> None:
     figures: dict[str, Any] = {"unary": {}, "stream": {}, "start_s": {}}
 
     with tempfile.TemporaryDirectory() as tmp:
-        servers = [Server(k, Path(tmp)) for k in ("policy", "echo")]
+        kinds = ("policy", "echo", OBSERVED) if args.observability else ("policy", "echo")
+        servers = [Server(k, Path(tmp)) for k in kinds]
         try:
             samples: dict[tuple[str, int], list[dict[str, Any]]] = {}
             for _ in range(rounds):
@@ -298,6 +308,8 @@ def main() -> None:
                 figures["unary"][f"{name}@{concurrency}"] = {
                     k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")
                 }
+                figures["unary"][f"{name}@{concurrency}"]["rps_rounds"] = [r["rps"] for r in rs]
+                figures["unary"][f"{name}@{concurrency}"]["cpu_rounds"] = [r["cpu_us"] for r in rs]
             for s in servers:
                 if s.name == "policy":
                     for batch in (64, 1):
@@ -327,14 +339,26 @@ def main() -> None:
     )
     for key, f in figures["unary"].items():
         name, concurrency = key.split("@")
-        echo = figures["unary"][key.replace("policy", "echo")]
+        echo = figures["unary"][f"echo@{concurrency}"]
         ratio = cpu_ratio = ""
-        if name == "policy":
+        if name != "echo":
             ratio, cpu_ratio = f"{f['rps'] / echo['rps']:.2f}", f"{echo['cpu_us'] / f['cpu_us']:.2f}"
         print(
             f"{name:<10} {concurrency:>7} {f['rps']:>8.0f} {f['p50_ms']:>7.2f} {f['p99_ms']:>7.2f}"
             f" {f['cpu_us']:>7.0f} {ratio:>8} {cpu_ratio:>11}"
         )
+    if args.observability:
+        print(f"\n{OBSERVED} vs policy (metrics and access log on vs off, median of rounds)")
+        for concurrency in (1, 64):
+            on, off = figures["unary"][f"{OBSERVED}@{concurrency}"], figures["unary"][f"policy@{concurrency}"]
+            # Each round's servers ran back to back: the spread of those paired ratios.
+            rps = [a / b for a, b in zip(on["rps_rounds"], off["rps_rounds"], strict=True)]
+            cpu = [a / b for a, b in zip(on["cpu_rounds"], off["cpu_rounds"], strict=True)]
+            print(
+                f"  {concurrency:>2} callers: throughput {on['rps'] / off['rps']:.3f}x "
+                f"(rounds {min(rps):.3f}..{max(rps):.3f}), cpu per call "
+                f"{on['cpu_us'] / off['cpu_us']:.3f}x (rounds {min(cpu):.3f}..{max(cpu):.3f})"
+            )
     print("\nEvaluateStream through PolicyClient.evaluate_many (medians; CPU a decision, each process:")
     print("with a core each, the slower of the two bounds the rate)")
     print(f"  {'':<22} {'decisions/s':>11} {'server us':>9} {'client us':>9}")

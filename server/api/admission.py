@@ -26,7 +26,7 @@ import attrs
 import grpc
 
 from .auth import DENIED, OPEN_METHODS, TokenCheck
-from .logs import DecisionLog, event
+from .logs import DecisionLog
 
 
 @attrs.frozen
@@ -130,7 +130,7 @@ class Admission(grpc.aio.ServerInterceptor):
         if handler is None or method in OPEN_METHODS:
             return handler
         if self._tokens is not None and not self._tokens.allowed(details.invocation_metadata):
-            event("call refused: no valid bearer token", 30, method=method)
+            # No log line here: the access log has one, rate-limited (access_log.py).
             return refusal(grpc.StatusCode.UNAUTHENTICATED, DENIED)
         if not method.startswith(self._prefix):
             return handler  # another service of this server, if one is added: not limited here

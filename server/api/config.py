@@ -75,6 +75,14 @@ class ServeConfig:
     allow_drafts: bool = False
     watch: bool = False
     watch_interval: float = 2.0
+    # One JSON line per call ('-': standard error, a path, None: off); access_log.py.
+    access_log: str | None = "-"
+    # Prometheus metrics over HTTP (metrics.py): off unless a port is given; their own
+    # address, the gRPC one when None.
+    metrics_port: int | None = None
+    metrics_host: str | None = None
+    # What safety.py found open about these settings (warned at start, named in 'serving').
+    insecure: tuple[str, ...] = ()
 
 
 DEFAULTS = ServeConfig()

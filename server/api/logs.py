@@ -206,8 +206,10 @@ class DecisionLog:
         owns: bool = False,
         capacity: int = DEFAULT_BUFFER_RECORDS,
         on_pressure: Callable[[bool], None] | None = None,
+        on_records: Callable[[list[LogRecord]], None] | None = None,
     ) -> None:
         self._fd = fd
+        self._on_records = on_records
         self._owns = owns
         self._capacity = max(1, capacity)
         self._on_pressure = on_pressure
@@ -230,14 +232,16 @@ class DecisionLog:
         *,
         capacity: int = DEFAULT_BUFFER_RECORDS,
         on_pressure: Callable[[bool], None] | None = None,
+        on_records: Callable[[list[LogRecord]], None] | None = None,
     ) -> DecisionLog:
+        """``on_records`` sees every call's records, written or not (the metrics count them)."""
         if target is None or target == "":
-            return cls(None)
+            return cls(None, on_records=on_records)
         if target == "-":
-            return cls(sys.stdout.fileno(), capacity=capacity, on_pressure=on_pressure)
+            return cls(sys.stdout.fileno(), capacity=capacity, on_pressure=on_pressure, on_records=on_records)
         # Its records name requests and decisions about members: readable by the owner only.
         fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        return cls(fd, owns=True, capacity=capacity, on_pressure=on_pressure)
+        return cls(fd, owns=True, capacity=capacity, on_pressure=on_pressure, on_records=on_records)
 
     @staticmethod
     def decision_record(request_id: str, d: Decision) -> DecisionRecord:
@@ -269,11 +273,15 @@ class DecisionLog:
     def write(self, records: Iterable[LogRecord], *, delivered: bool = True) -> None:
         """Queue records for the writer thread; never blocks on the sink, never drops.
         ``delivered=False``: the caller never got these answers (cancelled, past its
-        deadline, the stream broken), and each record says so."""
-        if self._fd is None:
-            return
+        deadline, the stream broken), and each record says so. ``on_records`` (the
+        metrics) sees them all, whether the log is written or not."""
         if not delivered:
             records = [undelivered(r) for r in records]
+        if self._on_records is not None:
+            records = list(records)
+            self._on_records(records)
+        if self._fd is None:
+            return
         changed = False
         with self._lock:
             before = len(self._pending)

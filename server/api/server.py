@@ -33,10 +33,13 @@ from grpc_health.v1 import health_pb2
 from ..engine.errors import PolicyLoadError
 from ..engine.store import VersionStore
 from . import health, policy_set, reflection
+from .access_log import AccessLog
 from .admission import Admission, Limits
 from .auth import TokenCheck
 from .config import DEFAULT_PORT, DEFAULTS, MiB, ServeConfig, TlsConfig, TlsError
 from .logs import DecisionLog, event
+from .metrics import ServerMetrics
+from .observe import CallObserver
 from .servicer import SERVICE_NAME, PolicyServicer, generic_handler
 
 __all__ = ["DEFAULTS", "DEFAULT_PORT", "MiB", "PolicyServer", "ServeConfig", "TlsConfig", "TlsError", "serve"]
@@ -94,8 +97,23 @@ class PolicyServer:
     def __init__(self, store: VersionStore, config: ServeConfig) -> None:
         self.config = config
         self._loop = asyncio.get_running_loop()
+        # Observability (metrics.py, access_log.py, observe.py): each off unless configured.
+        self.metrics = ServerMetrics() if config.metrics_port is not None else None
+        self.metrics_port: int | None = None
         self.decision_log = DecisionLog.open(
-            config.decision_log, capacity=config.decision_log_buffer, on_pressure=self._log_pressure
+            config.decision_log,
+            capacity=config.decision_log_buffer,
+            on_pressure=self._log_pressure,
+            on_records=self.metrics.records if self.metrics is not None else None,
+        )
+        self.access_log = (
+            AccessLog.open(
+                config.access_log,
+                on_suppressed=self.metrics.suppressed if self.metrics is not None else None,
+                on_dropped=self.metrics.dropped if self.metrics is not None else None,
+            )
+            if config.access_log
+            else None
         )
         self.health = health.Health()
         self.servicer = PolicyServicer(store, self.decision_log)
@@ -105,7 +123,10 @@ class PolicyServer:
             TokenCheck(config.tokens) if config.tokens else None,
             self.decision_log,
         )
-        self.server = new_aio_server(config, interceptors=[self.admission])
+        observing = self.metrics is not None or self.access_log is not None
+        # The observer first: it sees every call, the ones admission refuses too.
+        interceptors = [CallObserver(self.metrics, self.access_log)] if observing else []
+        self.server = new_aio_server(config, interceptors=[*interceptors, self.admission])
         self.server.add_generic_rpc_handlers((generic_handler(self.servicer),))
         self.server.add_generic_rpc_handlers((self.health.handler(),))
         if config.reflection:
@@ -120,11 +141,27 @@ class PolicyServer:
         except RuntimeError:  # grpc's "failed to bind"
             self.port = 0
         if self.port == 0:
-            self.decision_log.close(1.0)
+            self._close_logs()
             raise OSError(f"cannot listen on {address}: {_listen_problem(config.host, config.port)}")
+        if self.metrics is not None and config.metrics_port is not None:
+            self.metrics.policy_set(store)
+            metrics_host = config.metrics_host or config.host
+            try:
+                self.metrics_port = self.metrics.serve_http(metrics_host, config.metrics_port)
+            except OSError as exc:
+                self._close_logs()
+                raise OSError(
+                    f"cannot serve metrics on {metrics_host}:{config.metrics_port}: "
+                    f"{(exc.strerror or str(exc)).lower()}"
+                ) from None
         self._draining = False
         self._tasks: set[asyncio.Task[Any]] = set()  # held, so they are not collected
         self._reloading = asyncio.Lock()
+
+    def _close_logs(self) -> None:
+        self.decision_log.close(1.0)
+        if self.access_log is not None:
+            self.access_log.close()
 
     @property
     def store(self) -> VersionStore:
@@ -170,6 +207,7 @@ class PolicyServer:
                     policy_set.load_served, old.root, self.config.allow_drafts, old.default_policy_id
                 )
             except PolicyLoadError as exc:
+                self._reloaded("refused")
                 event(
                     "reload refused: the old policy set keeps serving",
                     40,
@@ -180,6 +218,7 @@ class PolicyServer:
                 )
                 return False
             except policy_set.DraftsRefused as exc:
+                self._reloaded("refused")
                 event(
                     "reload refused: the old policy set keeps serving",
                     40,
@@ -190,9 +229,11 @@ class PolicyServer:
                 )
                 return False
             if new.policy_set_digest == old.policy_set_digest:
+                self._reloaded("unchanged")
                 event("reload: policy set unchanged", cause=cause, policy_set_digest=old.policy_set_digest)
                 return False
             self.servicer.replace_store(new)
+            self._reloaded("reloaded", new)
             event(
                 "reloaded",
                 cause=cause,
@@ -200,6 +241,12 @@ class PolicyServer:
                 **policy_set.summary(new),
             )
             return True
+
+    def _reloaded(self, result: str, new: VersionStore | None = None) -> None:
+        if self.metrics is not None:
+            self.metrics.reloaded(result)
+            if new is not None:
+                self.metrics.policy_set(new)
 
     async def _watch(self) -> None:
         root = self.store.root
@@ -242,7 +289,12 @@ class PolicyServer:
         """Until the server stopped and its decision log is written; returns how many
         records the sink could not take within the grace."""
         await self.server.wait_for_termination()
-        return await asyncio.to_thread(self.decision_log.close, self.config.grace)
+        unwritten = await asyncio.to_thread(self.decision_log.close, self.config.grace)
+        if self.access_log is not None:
+            await asyncio.to_thread(self.access_log.close)
+        if self.metrics is not None:
+            self.metrics.close()
+        return unwritten
 
 
 async def serve_async(
@@ -259,7 +311,13 @@ async def serve_async(
         loop.add_signal_handler(sig, server.request_drain)
     loop.add_signal_handler(signal.SIGHUP, server.request_reload)
     await server.start()
-    event("serving", host=config.host, port=server.port, **_summary(store, config))
+    event(
+        "serving",
+        host=config.host,
+        port=server.port,
+        metrics_port=server.metrics_port,
+        **_summary(store, config),
+    )
     if on_serving is not None:
         on_serving(server)
     unwritten = await server.wait()
@@ -278,6 +336,8 @@ def _summary(store: VersionStore, config: ServeConfig) -> dict[str, Any]:
         "max_concurrent_rpcs": config.max_concurrent_rpcs,
         "shutdown_delay_s": config.shutdown_delay,
         "grace_s": config.grace,
+        "access_log": config.access_log or "off",
+        "insecure": list(config.insecure),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,10 @@ from typing import Any
 
 from ..api.auth import TOKENS_ENV, read_tokens
 from ..api.config import DEFAULTS
+from . import environment
 from .common import add_default_policy, fail
+
+COMMAND = "serve"
 
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -57,7 +61,10 @@ def register(sub: Any) -> None:
         "the decision log (one JSON line per decision, never a fact value) goes to standard output "
         "unless --decision-log says otherwise. SIGHUP reloads the policy directory; SIGTERM "
         "drains: health NOT_SERVING, --shutdown-delay, then new calls are refused with "
-        "UNAVAILABLE while admitted calls finish within --grace.",
+        "UNAVAILABLE while admitted calls finish within --grace. Every option can also be set "
+        "by an environment variable, RXPOLICY_SERVE_ and the option's name in capitals "
+        "(--max-message-bytes: RXPOLICY_SERVE_MAX_MESSAGE_BYTES; switches take 1/0, true/false, "
+        "yes/no, on/off); a flag given wins over its variable.",
     )
     p.add_argument("--host", default=d.host, help=f"address to listen on (default: all, {d.host})")
     p.add_argument(
@@ -144,9 +151,30 @@ def register(sub: Any) -> None:
         help=f"records that may wait for a slow decision-log sink before new calls are refused "
         f"(default {d.decision_log_buffer})",
     )
+    p.add_argument(
+        "--access-log",
+        default=d.access_log,
+        metavar="PATH",
+        help="access log, one JSON line per call (method, status, latency, peer, request id; refusals "
+        "at most one line per cause a second): '-' standard error with the other logs (default), "
+        "a file (appended, created 0600), 'off' none",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=_int_in(0, 65535),
+        metavar="PORT",
+        help="serve Prometheus metrics over HTTP on this port (default: no metrics; 0: any free port, "
+        "named in the 'serving' log line)",
+    )
+    p.add_argument(
+        "--metrics-host",
+        metavar="ADDR",
+        help="address the metrics listen on (default: the --host address)",
+    )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--no-reflection", action="store_true", help="do not offer server reflection")
-    p.set_defaults(func=run)
+    environment.mark_defaults(COMMAND, p)
+    p.set_defaults(func=run, serve_options=environment.options(p))
 
 
 def _tls_problem(cert: Path, key: Path, client_ca: Path | None) -> str | None:
@@ -176,11 +204,17 @@ def _reason(exc: ssl.SSLError) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api.logs import configure_logging
+    from ..api.logs import configure_logging, event
     from ..api.policy_set import DraftsRefused, check_published
+    from ..api.safety import insecure_settings
     from ..api.server import ServeConfig, TlsConfig, serve
     from .common import load_store
 
+    try:
+        environment.apply(COMMAND, args, args.serve_options, os.environ)
+    except environment.EnvironmentValueError as exc:
+        fail(str(exc))
+        return 2
     configure_logging(args.log_level)
     if bool(args.tls_cert) != bool(args.tls_key):
         fail("--tls-cert and --tls-key go together")
@@ -199,6 +233,17 @@ def run(args: argparse.Namespace) -> int:
         if problem is not None:
             fail(f"TLS certificate or key invalid: {problem}")
             return 1
+    insecure: list[str] = []
+    for finding in insecure_settings(
+        host=args.host,
+        tls=tls is not None,
+        mutual_tls=tls is not None and tls.client_ca is not None,
+        tokens=bool(tokens),
+        tls_key=args.tls_key,
+        token_file=args.token_file,
+    ):
+        event(f"INSECURE: {finding.message}", 30, problem=finding.problem, fix=finding.fix)
+        insecure.append(finding.problem)
     store = load_store(args)
     if store is None:
         return 1
@@ -223,5 +268,9 @@ def run(args: argparse.Namespace) -> int:
         reflection=not args.no_reflection,
         allow_drafts=args.allow_drafts,
         watch=args.watch,
+        access_log=None if args.access_log == "off" else args.access_log,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        insecure=tuple(insecure),
     )
     return serve(store, config)

@@ -1,0 +1,171 @@
+"""Watching every call: its method, status code, latency and peer, for the metrics
+(metrics.py) and the access log (access_log.py).
+
+One grpc.aio interceptor, placed before admission (admission.py), so it sees every call
+the server receives, refusals included: it wraps whatever handler the rest of the chain
+returns and notes how the call ended. It reads no message but a request's id (the
+first request message's ``request_id``, or the answer's), never a fact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from rxpolicy import limits
+
+from .access_log import AccessLog
+from .metrics import UNKNOWN_METHOD, ServerMetrics
+
+if TYPE_CHECKING:  # generic only in the type stubs
+    Handler = grpc.RpcMethodHandler[Any, Any]
+else:
+    Handler = grpc.RpcMethodHandler
+
+
+def _code(context: Any, raised: BaseException | None) -> str:
+    """The status the call ended with, as gRPC will send it."""
+    if isinstance(raised, asyncio.CancelledError | GeneratorExit):
+        remaining = context.time_remaining()
+        return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+    code = context.code()
+    if code is not None:
+        return str(code.name)
+    if raised is None or isinstance(raised, StopAsyncIteration):
+        return "OK"
+    return "UNKNOWN"  # an exception escaped a handler: gRPC answers UNKNOWN
+
+
+def _request_id(message: Any) -> str | None:
+    rid = getattr(message, "request_id", None)
+    return rid if isinstance(rid, str) and 0 < len(rid) <= limits.MAX_REQUEST_ID_CHARS else None
+
+
+class _Requests:
+    """A call's request iterator that counts messages and keeps the first one's request id."""
+
+    __slots__ = ("_inner", "count", "request_id")
+
+    def __init__(self, inner: AsyncIterator[Any]) -> None:
+        self._inner = inner
+        self.count = 0
+        self.request_id: str | None = None
+
+    def __aiter__(self) -> _Requests:
+        return self
+
+    async def __anext__(self) -> Any:
+        message = await self._inner.__anext__()
+        if not self.count:
+            self.request_id = _request_id(message)
+        self.count += 1
+        return message
+
+
+class CallObserver(grpc.aio.ServerInterceptor):
+    def __init__(self, metrics: ServerMetrics | None, access_log: AccessLog | None) -> None:
+        self._metrics = metrics
+        self._access = access_log
+
+    def _started(self, method: str) -> float:
+        if self._metrics is not None:
+            self._metrics.call_started(method)
+        return time.perf_counter()
+
+    def _ended(
+        self,
+        method: str,
+        context: Any,
+        started: float,
+        raised: BaseException | None,
+        request_id: str | None = None,
+        messages: int | None = None,
+    ) -> None:
+        seconds = time.perf_counter() - started
+        code = _code(context, raised)
+        if self._metrics is not None:
+            self._metrics.call_ended(method, code, seconds)
+        if self._access is not None:
+            self._access.record(time.time(), method, code, seconds, context.peer(), request_id, messages)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(details)
+        method = details.method
+        if handler is None:
+            # gRPC answers UNIMPLEMENTED itself. The caller's method text is no label: only
+            # methods with a handler (registered here) become label values.
+            if self._metrics is not None:
+                self._metrics.call_refused_unstarted(UNKNOWN_METHOD, "UNIMPLEMENTED")
+            if self._access is not None:  # no handler, so no context: no peer, no latency
+                self._access.record(time.time(), UNKNOWN_METHOD, "UNIMPLEMENTED", 0.0, "")
+            return handler
+        kind = (handler.request_streaming, handler.response_streaming)
+        behaviour, make = _SHAPES[kind]
+        inner = getattr(handler, behaviour)
+        if inspect.iscoroutinefunction(inner):
+            wrapped: Callable[..., Any] = self._coroutine(method, inner, handler.request_streaming)
+        elif inspect.isasyncgenfunction(inner):
+            wrapped = self._generator(method, inner, handler.request_streaming)
+        else:
+            # A synchronous behaviour (none in this server) runs in gRPC's thread pool,
+            # where this timing would not hold: left as it is.
+            return handler
+        return make(wrapped, handler.request_deserializer, handler.response_serializer)
+
+    def _coroutine(self, method: str, inner: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+        """A handler that returns its answer (unary) or writes it with ``context.write``."""
+
+        async def call(request: Any, context: Any) -> Any:
+            started = self._started(method)
+            counted = _Requests(aiter(request)) if streaming else None
+            raised: BaseException | None = None
+            response = None
+            try:
+                response = await inner(counted if counted is not None else request, context)
+                return response
+            except BaseException as exc:
+                raised = exc
+                raise
+            finally:
+                first = counted.request_id if counted is not None else _request_id(request)
+                self._ended(method, context, started, raised, _request_id(response) or first)
+
+        return call
+
+    def _generator(self, method: str, inner: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+        """A handler that yields its answers."""
+
+        async def call(request: Any, context: Any) -> AsyncIterator[Any]:
+            started = self._started(method)
+            counted = _Requests(aiter(request)) if streaming else None
+            raised: BaseException | None = None
+            try:
+                async for response in inner(counted if counted is not None else request, context):
+                    yield response
+            except BaseException as exc:
+                raised = exc
+                raise
+            finally:
+                if counted is not None:
+                    self._ended(method, context, started, raised, messages=counted.count)
+                else:
+                    self._ended(method, context, started, raised, _request_id(request))
+
+        return call
+
+
+# (request streaming, response streaming) -> the handler's behaviour, and its constructor.
+_SHAPES: dict[tuple[bool, bool], tuple[str, Callable[..., Handler]]] = {
+    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
+}
