@@ -18,6 +18,7 @@ import pytest
 from grpc_fixtures import VALID, ServerProcess
 from prometheus_client.parser import text_string_to_metric_families
 from rxpolicy.client._wire import evaluate_request
+from rxpolicy.server.engine.store import VersionStore, packaged_root
 from rxpolicy.v1 import policy_service_pb2 as pb
 
 EVALUATE = "/rxpolicy.v1.PolicyService/Evaluate"
@@ -98,7 +99,9 @@ def test_metrics_count_every_call_decision_error_and_reload(tmp_path: Path) -> N
         assert codes.count(grpc.StatusCode.INVALID_ARGUMENT) == 3
         assert codes[-1] == grpc.StatusCode.UNIMPLEMENTED
 
-        approve = {"policy_id": "CP.PHAR.431", "version": "4.5.0", "outcome": "approve"}
+        # The version that decides VALID today (the packaged set's, corrections included).
+        in_force = VersionStore.load(packaged_root()).decide(dict(VALID)).version.version
+        approve = {"policy_id": "CP.PHAR.431", "version": in_force, "outcome": "approve"}
         _until(lambda: _value(_scrape(port), "rxpolicy_decisions_total", **approve) >= 12)
         m = _scrape(port)
         assert _value(m, "rxpolicy_decisions_total", **approve) == 7 + 5
