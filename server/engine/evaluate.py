@@ -26,7 +26,9 @@ from .decision import (
 from .facts import Facts, NormalisationPlan, normalise
 from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
 from .loading import REQUEST_TYPE, SERVICE_DATE
+from .minimal_pends import MinimalPends
 from .model import Indication, Leaf, Node, PolicyVersion, Referral
+from .value_classes import ValueClasses
 
 Evaluator = Callable[[Facts], Kleene]
 
@@ -163,7 +165,21 @@ class CompiledVersion:
         """The request's facts under this version, with the measures its criteria read."""
         return normalise(self.version, raw, self.plan, given)
 
+    # ---- minimal pends (minimal_pends.py): the case split runs only when Kleene pends
     def decide(self, facts: Facts, *, with_trace: bool = False) -> Decision:
+        decision = self.decide_kleene(facts, with_trace=with_trace)
+        if decision.outcome != "pend":
+            return decision
+        return self.minimal_pends.settle(facts, decision)
+
+    @functools.cached_property
+    def minimal_pends(self) -> MinimalPends:
+        return MinimalPends(ValueClasses(self.version, self.plan), self.decide_kleene)
+
+    # ---- end minimal pends
+
+    def decide_kleene(self, facts: Facts, *, with_trace: bool = False) -> Decision:
+        """The fast path: Kleene evaluation, which may pend where a case split would not."""
         request_type = facts[REQUEST_TYPE]
         candidates = self.by_request_type.get(request_type, [])
         unknown: list[_CompiledIndication] = []

@@ -1,0 +1,167 @@
+"""Minimal pends: a decision is pend only when filling in its unknown facts can change it.
+
+Kleene evaluation is the fast path and it is sound: a criterion it calls true or false is
+so however the unknown facts turn out. It is not complete: it cannot see that two tests
+are complementary, so "(regimen is BVd and dose <= 100) or (regimen is not BVd and dose
+<= 160)" stays unknown for a dose of 100 mg with the regimen unknown, though every regimen
+approves it. When the fast path pends, this module settles the question by a case split
+over the facts the pend reads, one value class of a fact at a time (value_classes.py), each
+branch decided by the fast path again (so a branch is closed as soon as Kleene evaluation
+can decide it):
+
+- if every branch reaches the same outcome, that is the decision;
+- otherwise the decision pends and lists only the facts whose value can change the outcome:
+  a fact is listed when some filling-in of the other unknown facts gives two different
+  outcomes for two values of it.
+
+An outcome is the decision (approve, deny, refer) with, for an approval, its duration in
+months or length of benefit, and for a referral, the policy it names. Which criteria a
+denial cites is not part of it (every completion denies: the request is denied). A fact that
+only shortens an approval (``requested_months``) is read by no criterion, so it is never
+split on or asked for: absent, nothing shorter was requested.
+
+The split is bounded: past ``BUDGET`` decisions for one request, the fast path's pend (or,
+for one listed fact, its listing) stands as it is; that is never a wrong decision, at worst
+a longer list than needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from .decision import Decision, Unmet
+from .facts import Facts
+from .value_classes import ValueClasses
+
+Decide = Callable[[Facts], Decision]
+OutcomeKey = tuple[Any, ...]
+
+BUDGET = 2000
+
+
+def outcome_key(decision: Decision) -> OutcomeKey:
+    """What two completions must share to be the same outcome."""
+    if decision.outcome == "approve":
+        assert decision.approval is not None
+        return ("approve", decision.approval.months, decision.approval.length_of_benefit)
+    if decision.outcome == "refer":
+        return ("refer", decision.refer_to)
+    return (decision.outcome,)
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+class _Split:
+    """One request's case split: the decisions it has made so far count against the budget."""
+
+    def __init__(self, classes: ValueClasses, decide: Decide, budget: int) -> None:
+        self.classes = classes
+        self.decide_fast = decide
+        self.left = budget
+
+    def decide(self, facts: Facts) -> Decision:
+        if self.left <= 0:
+            raise _OutOfBudget
+        self.left -= 1
+        return self.decide_fast(facts)
+
+    def split_on(self, candidates: Iterable[str]) -> str:
+        """The unknown fact to split on next: the one with the fewest classes."""
+        best: str | None = None
+        best_size = 0
+        for name in candidates:
+            size = len(self.classes.of(name))
+            if size and (best is None or size < best_size):
+                best, best_size = name, size
+        if best is None:
+            raise _OutOfBudget  # nothing to split on: leave the fast path's answer
+        return best
+
+    def outcomes(self, facts: Facts, decision: Decision, found: dict[OutcomeKey, list[Decision]]) -> None:
+        """Every outcome the completions of ``facts`` reach (stops at the second)."""
+        if decision.outcome != "pend":
+            found.setdefault(outcome_key(decision), []).append(decision)
+            return
+        for patch in self.classes.of(self.split_on(decision.missing)):
+            branch = {**facts, **dict(patch)}
+            self.outcomes(branch, self.decide(branch), found)
+            if len(found) > 1:
+                return
+
+    def matters(self, facts: Facts, name: str) -> bool:
+        """Whether some completion of the other unknown facts makes the outcome depend on
+        the value of ``name``."""
+        branches = [{**facts, **dict(patch)} for patch in self.classes.of(name)]
+        return self._differs(branches, [self.decide(b) for b in branches], name)
+
+    def _differs(self, branches: Sequence[Facts], decisions: Sequence[Decision], name: str) -> bool:
+        settled = {outcome_key(d) for d in decisions if d.outcome != "pend"}
+        if len(settled) > 1:
+            return True
+        pending = [d for d in decisions if d.outcome == "pend"]
+        if not pending:
+            return False
+        other = self.split_on(m for d in pending for m in d.missing if m != name)
+        for patch in self.classes.of(other):
+            next_branches: list[Facts] = []
+            next_decisions: list[Decision] = []
+            for branch, decision in zip(branches, decisions, strict=True):
+                if decision.outcome != "pend":
+                    # A settled branch stays settled as more facts become known.
+                    next_branches.append(branch)
+                    next_decisions.append(decision)
+                    continue
+                filled = {**branch, **dict(patch)}
+                next_branches.append(filled)
+                next_decisions.append(self.decide(filled))
+            if self._differs(next_branches, next_decisions, name):
+                return True
+        return False
+
+
+def _merged_unmet(denials: Sequence[Decision]) -> tuple[Unmet, ...]:
+    """A denial every completion reaches: each criterion some completion fails, once."""
+    out: dict[str, Unmet] = {}
+    for denial in denials:
+        for unmet in denial.unmet:
+            out.setdefault(unmet.criterion.key, unmet)
+    return tuple(out.values())
+
+
+class MinimalPends:
+    """The case split of one compiled version (``decide``: its Kleene fast path)."""
+
+    def __init__(self, classes: ValueClasses, decide: Decide, budget: int = BUDGET) -> None:
+        self.classes = classes
+        self.decide = decide
+        self.budget = budget
+
+    def settle(self, facts: Facts, pend: Decision) -> Decision:
+        """The decision for ``facts``, given that the fast path pends with ``pend``."""
+        split = _Split(self.classes, self.decide, self.budget)
+        found: dict[OutcomeKey, list[Decision]] = {}
+        try:
+            split.outcomes(facts, pend, found)
+        except _OutOfBudget:
+            return pend
+        if len(found) == 1:
+            ((key, decisions),) = found.items()
+            first = decisions[0]
+            if key == ("deny",):
+                first = attrs.evolve(first, unmet=_merged_unmet(decisions))
+            # The explanation is of the request as sent, not of a filled-in branch.
+            return attrs.evolve(first, trace=pend.trace)
+        missing = []
+        for name in pend.missing:
+            split.left = self.budget
+            try:
+                if split.matters(facts, name):
+                    missing.append(name)
+            except _OutOfBudget:
+                missing.append(name)  # undecided within the budget: keep asking for it
+        return attrs.evolve(pend, missing=tuple(missing) or pend.missing)
