@@ -36,7 +36,9 @@ def leaves_over(version: PolicyVersion) -> dict[str, list[Leaf]]:
     return out
 
 
-def fact_classes(version: PolicyVersion, plan: NormalisationPlan, name: str, leaves: Sequence[Leaf]) -> tuple[Patch, ...]:
+def fact_classes(
+    version: PolicyVersion, plan: NormalisationPlan, name: str, leaves: Sequence[Leaf]
+) -> tuple[Patch, ...]:
     """One witness patch per class of values of fact ``name`` (empty when no leaf reads it
     or its type has no values a criterion can compare)."""
     spec = version.facts.get(name)
@@ -103,7 +105,9 @@ def _term_sets(version: PolicyVersion, spec: FactSpec, leaves: Sequence[Leaf]) -
     return [s for s in (*named, *others) if limit is None or len(s) <= limit]
 
 
-def _lines(version: PolicyVersion, spec: FactSpec, leaves: Sequence[Leaf]) -> Iterator[tuple[tuple[str, ...], ...]]:
+def _lines(
+    version: PolicyVersion, spec: FactSpec, leaves: Sequence[Leaf]
+) -> Iterator[tuple[tuple[str, ...], ...]]:
     """Prior lines: a number of lines and, per class a criterion counts, a number of distinct
     molecules of that class spread over them."""
     prefix = f"{spec.name}.molecules_in_class."
@@ -115,7 +119,9 @@ def _lines(version: PolicyVersion, spec: FactSpec, leaves: Sequence[Leaf]) -> It
     reps: dict[str, list[str]] = {}
     for cls in counted:
         by_molecule: dict[str, str] = {}
-        for term, agent in sorted(version.agents.items(), key=lambda kv: len(set(kv[1].classes) & set(counted))):
+        for term, agent in sorted(
+            version.agents.items(), key=lambda kv: len(set(kv[1].classes) & set(counted))
+        ):
             if cls in agent.classes:
                 by_molecule.setdefault(agent.molecule, term)
         reps[cls] = list(by_molecule.values())
@@ -141,7 +147,9 @@ def _lines(version: PolicyVersion, spec: FactSpec, leaves: Sequence[Leaf]) -> It
             yield tuple(line or filler for line in lines)
 
 
-def _doses(version: PolicyVersion, spec: FactSpec, leaves: Sequence[Leaf]) -> Iterator[tuple[tuple[int, int], ...]]:
+def _doses(
+    version: PolicyVersion, spec: FactSpec, leaves: Sequence[Leaf]
+) -> Iterator[tuple[tuple[int, int], ...]]:
     """Dose schedules: every (days, largest tablets, weekly tablets) at one strength, which is
     all a single-strength week can look like, and weeks with one day at another strength."""
     strengths = sorted(version.strengths_mg)
