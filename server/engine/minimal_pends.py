@@ -20,9 +20,9 @@ denial cites is not part of it (every completion denies: the request is denied).
 only shortens an approval (``requested_months``) is read by no criterion, so it is never
 split on or asked for: absent, nothing shorter was requested.
 
-The split is bounded: past ``BUDGET`` decisions for one request, the fast path's pend (or,
-for one listed fact, its listing) stands as it is; that is never a wrong decision, at worst
-a longer list than needed.
+The split is bounded: past ``BUDGET`` decisions for one request, the fast path's pend stands
+as it is, and past ``FACT_BUDGET`` decisions for one listed fact, the fact stays listed;
+neither is ever a wrong decision, at worst a longer list than needed.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from .value_classes import ValueClasses
 Decide = Callable[[Facts], Decision]
 OutcomeKey = tuple[Any, ...]
 
-BUDGET = 2000
+BUDGET = 400
+FACT_BUDGET = 48
 
 
 def outcome_key(decision: Decision) -> OutcomeKey:
@@ -63,12 +64,21 @@ class _Split:
         self.classes = classes
         self.decide_fast = decide
         self.left = budget
+        # Branches are the request plus witness patches; the searches for different facts
+        # meet the same branches again, so each is decided once.
+        self.seen: dict[tuple[tuple[str, Any], ...], Decision] = {}
+        # Settled completions the outcome search reached: (facts, facts filled in, outcome).
+        self.reached: list[tuple[Facts, tuple[str, ...], OutcomeKey]] = []
 
-    def decide(self, facts: Facts) -> Decision:
-        if self.left <= 0:
-            raise _OutOfBudget
-        self.left -= 1
-        return self.decide_fast(facts)
+    def decide(self, facts: Facts, filled: Iterable[str]) -> Decision:
+        key = tuple(sorted((name, facts[name]) for name in filled))  # normalised values hash
+        found = self.seen.get(key)
+        if found is None:
+            if self.left <= 0:
+                raise _OutOfBudget
+            self.left -= 1
+            found = self.seen[key] = self.decide_fast(facts)
+        return found
 
     def split_on(self, candidates: Iterable[str]) -> str:
         """The unknown fact to split on next: the one with the fewest classes."""
@@ -82,24 +92,52 @@ class _Split:
             raise _OutOfBudget  # nothing to split on: leave the fast path's answer
         return best
 
-    def outcomes(self, facts: Facts, decision: Decision, found: dict[OutcomeKey, list[Decision]]) -> None:
+    def outcomes(
+        self,
+        facts: Facts,
+        decision: Decision,
+        found: dict[OutcomeKey, list[Decision]],
+        filled: tuple[str, ...] = (),
+    ) -> None:
         """Every outcome the completions of ``facts`` reach (stops at the second)."""
         if decision.outcome != "pend":
-            found.setdefault(outcome_key(decision), []).append(decision)
+            key = outcome_key(decision)
+            found.setdefault(key, []).append(decision)
+            self.reached.append((facts, filled, key))
             return
-        for patch in self.classes.of(self.split_on(decision.missing)):
-            branch = {**facts, **dict(patch)}
-            self.outcomes(branch, self.decide(branch), found)
-            if len(found) > 1:
-                return
+        name = self.split_on(decision.missing)
+        now = (*filled, name)
+        branches = [{**facts, **dict(patch)} for patch in self.classes.of(name)]
+        decided = [(branch, self.decide(branch, now)) for branch in branches]
+        # Settled branches first: two of them that differ end the search without going deeper.
+        for branch, branch_decision in decided:
+            if branch_decision.outcome != "pend":
+                self.outcomes(branch, branch_decision, found, now)
+                if len(found) > 1:
+                    return
+        for branch, branch_decision in decided:
+            if branch_decision.outcome == "pend":
+                self.outcomes(branch, branch_decision, found, now)
+                if len(found) > 1:
+                    return
 
     def matters(self, facts: Facts, name: str) -> bool:
         """Whether some completion of the other unknown facts makes the outcome depend on
         the value of ``name``."""
+        # Cheapest first: a completion the outcome search reached with ``name`` filled in,
+        # whose outcome changes when only ``name`` does.
+        for reached, filled, key in self.reached:
+            if name in filled:
+                for patch in self.classes.of(name):
+                    flipped = self.decide({**reached, **dict(patch)}, filled)
+                    if flipped.outcome != "pend" and outcome_key(flipped) != key:
+                        return True
         branches = [{**facts, **dict(patch)} for patch in self.classes.of(name)]
-        return self._differs(branches, [self.decide(b) for b in branches], name)
+        return self._differs(branches, [self.decide(b, (name,)) for b in branches], name, (name,))
 
-    def _differs(self, branches: Sequence[Facts], decisions: Sequence[Decision], name: str) -> bool:
+    def _differs(
+        self, branches: Sequence[Facts], decisions: Sequence[Decision], name: str, filled: tuple[str, ...]
+    ) -> bool:
         settled = {outcome_key(d) for d in decisions if d.outcome != "pend"}
         if len(settled) > 1:
             return True
@@ -107,6 +145,7 @@ class _Split:
         if not pending:
             return False
         other = self.split_on(m for d in pending for m in d.missing if m != name)
+        now = (*filled, other)
         for patch in self.classes.of(other):
             next_branches: list[Facts] = []
             next_decisions: list[Decision] = []
@@ -116,10 +155,10 @@ class _Split:
                     next_branches.append(branch)
                     next_decisions.append(decision)
                     continue
-                filled = {**branch, **dict(patch)}
-                next_branches.append(filled)
-                next_decisions.append(self.decide(filled))
-            if self._differs(next_branches, next_decisions, name):
+                completed = {**branch, **dict(patch)}
+                next_branches.append(completed)
+                next_decisions.append(self.decide(completed, now))
+            if self._differs(next_branches, next_decisions, name, now):
                 return True
         return False
 
@@ -136,10 +175,13 @@ def _merged_unmet(denials: Sequence[Decision]) -> tuple[Unmet, ...]:
 class MinimalPends:
     """The case split of one compiled version (``decide``: its Kleene fast path)."""
 
-    def __init__(self, classes: ValueClasses, decide: Decide, budget: int = BUDGET) -> None:
+    def __init__(
+        self, classes: ValueClasses, decide: Decide, budget: int = BUDGET, fact_budget: int = FACT_BUDGET
+    ) -> None:
         self.classes = classes
         self.decide = decide
         self.budget = budget
+        self.fact_budget = fact_budget
 
     def settle(self, facts: Facts, pend: Decision) -> Decision:
         """The decision for ``facts``, given that the fast path pends with ``pend``."""
@@ -158,7 +200,7 @@ class MinimalPends:
             return attrs.evolve(first, trace=pend.trace)
         missing = []
         for name in pend.missing:
-            split.left = self.budget
+            split.left = self.fact_budget
             try:
                 if split.matters(facts, name):
                     missing.append(name)
