@@ -102,9 +102,11 @@ def handwritten_2025(terms: Terms) -> Callable[[dict[str, Any]], Result]:
         combo = get("combination")
         weekly_mg, weekly_tab = get("doses.weekly_mg"), get("doses.weekly_tablets")
         evidence = _cmp(get("dose_evidence_submitted"), lambda v: v is True)
+        # Within 100 mg / 5 tablets is within the limit whatever the regimen (the BVd limit
+        # is the smaller one): written so, as a hand-written reading would, it decides where
+        # the regimen is unknown, as the engine's minimal pends do.
         mm_limit = _or(
             _and(
-                _cmp(combo, lambda c: c == BVD),
                 _cmp(weekly_mg, lambda v: v <= 100),
                 _cmp(weekly_tab, lambda v: v <= 5),
             ),
