@@ -34,6 +34,8 @@ import attrs
 
 from .decision import Decision, Unmet
 from .facts import Facts
+from .language import CONNECTIVES, OPERATORS, Kleene, Test, combine, given
+from .model import Indication, Leaf, Node
 from .value_classes import ValueClasses
 
 Decide = Callable[[Facts], Decision]
@@ -125,13 +127,23 @@ class _Split:
         """Whether some completion of the other unknown facts makes the outcome depend on
         the value of ``name``."""
         # Cheapest first: a completion the outcome search reached with ``name`` filled in,
-        # whose outcome changes when only ``name`` does.
-        for reached, filled, key in self.reached:
-            if name in filled:
-                for patch in self.classes.of(name):
-                    flipped = self.decide({**reached, **dict(patch)}, filled)
-                    if flipped.outcome != "pend" and outcome_key(flipped) != key:
+        # whose outcome changes when only ``name`` does (if the changed branch pends, on
+        # facts it reads that the reached one did not need: the reached one is settled, so
+        # filling those in as well leaves its outcome as it is).
+        for reached, filled, key in list(self.reached):
+            if name not in filled:
+                continue
+            for patch in self.classes.of(name):
+                branch = {**reached, **dict(patch)}
+                flipped = self.decide(branch, filled)
+                if flipped.outcome != "pend":
+                    if outcome_key(flipped) != key:
                         return True
+                    continue
+                found: dict[OutcomeKey, list[Decision]] = {key: []}
+                self.outcomes(branch, flipped, found, filled)
+                if len(found) > 1:
+                    return True
         branches = [{**facts, **dict(patch)} for patch in self.classes.of(name)]
         return self._differs(branches, [self.decide(b, (name,)) for b in branches], name, (name,))
 
@@ -172,6 +184,23 @@ def _merged_unmet(denials: Sequence[Decision]) -> tuple[Unmet, ...]:
     return tuple(out.values())
 
 
+def _unknown_leaves(node: Node, facts: Facts, tests: dict[str, Test], out: list[Leaf]) -> Kleene:
+    """The Kleene value of ``node``; the leaves through which it is unknown go to ``out``
+    (those of a child that is known, or of a group that another child settles, do not)."""
+    if isinstance(node, Leaf):
+        value = facts.get(node.fact)
+        if value is None:
+            out.append(node)
+            return None
+        return tests[node.key](value)
+    mine: list[Leaf] = []
+    results = [_unknown_leaves(child, facts, tests, mine) for child in node.children]
+    result = combine(CONNECTIVES[node.mode].settles, [given(r) for r in results], None)
+    if result is None:
+        out.extend(mine)
+    return result
+
+
 class MinimalPends:
     """The case split of one compiled version (``decide``: its Kleene fast path)."""
 
@@ -182,9 +211,50 @@ class MinimalPends:
         self.decide = decide
         self.budget = budget
         self.fact_budget = fact_budget
+        version = classes.version
+        self.indications: dict[str, Indication] = {ind.key: ind for ind in version.indications}
+        self.tests: dict[str, Test] = {
+            node.key: OPERATORS[node.op].bind(node.value)
+            for node in version.nodes().values()
+            if isinstance(node, Leaf)
+        }
+        self._two_sided: dict[str, bool] = {}
+
+    def two_sided(self, leaf: Leaf) -> bool:
+        """Some value of its fact makes ``leaf`` true and some other makes it false."""
+        found = self._two_sided.get(leaf.key)
+        if found is None:
+            test = self.tests[leaf.key]
+            results = {test(dict(patch)[leaf.fact]) for patch in self.classes.of(leaf.base_fact)}
+            found = self._two_sided[leaf.key] = len(results) == 2
+        return found
+
+    def kleene_is_exact(self, facts: Facts, pend: Decision) -> bool:
+        """Whether the fast path's pend is already minimal, without a case split.
+
+        It is when the pend is an indication's and what is unknown of its criteria is
+        read-once: no unknown fact is read by two leaves through which a criterion is
+        unknown, and each such leaf can go either way. Then the unknown criteria can be
+        made all true (an approval) or one false (a denial) independently, and each leaf
+        can be made to decide its criterion and the criterion the request, so every listed
+        fact can change the outcome. Shared facts (the regimen in two dose limits), a
+        selection of the indication or a referral go to the case split.
+        """
+        if pend.indication is None:
+            return False
+        indication = self.indications.get(pend.indication.key)
+        if indication is None or indication.durations_keyed_by not in facts:
+            return False
+        leaves: list[Leaf] = []
+        for criterion in indication.criteria.children:
+            _unknown_leaves(criterion, facts, self.tests, leaves)
+        read = [leaf.base_fact for leaf in leaves]
+        return len(read) == len(set(read)) and all(self.two_sided(leaf) for leaf in leaves)
 
     def settle(self, facts: Facts, pend: Decision) -> Decision:
         """The decision for ``facts``, given that the fast path pends with ``pend``."""
+        if self.kleene_is_exact(facts, pend):
+            return pend
         split = _Split(self.classes, self.decide, self.budget)
         found: dict[OutcomeKey, list[Decision]] = {}
         try:
