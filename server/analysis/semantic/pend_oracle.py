@@ -28,6 +28,7 @@ from ...engine.evaluate import CompiledVersion
 from ...engine.facts import MAX_TABLETS_PER_DOSE
 from ...engine.loading import SERVICE_DATE
 from ...engine.model import Leaf, PolicyVersion
+from .completions import caps, constants, owned_by
 from .encode import Z3_LOCK, Outcome, PairEncoding, decision_key, differs
 from .space import SymFact
 
@@ -41,27 +42,6 @@ class Verdict:
     checked_facts: int = 0
 
 
-def _constants(terms: list[Any]) -> dict[str, Any]:
-    """Every uninterpreted constant in ``terms``, by name."""
-    out: dict[str, Any] = {}
-    seen: set[int] = set()
-    stack = list(terms)
-    while stack:
-        term = stack.pop()
-        ident = term.get_id()
-        if ident in seen:
-            continue
-        seen.add(ident)
-        if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out[term.decl().name()] = term
-        stack.extend(term.children())
-    return out
-
-
-def _owned_by(var_name: str, fact: str) -> bool:
-    return var_name == fact or var_name.startswith((f"{fact}?", f"{fact}[", f"{fact}#"))
-
-
 class PendOracle:
     """The oracle for one version (its encoding is built once)."""
 
@@ -72,14 +52,9 @@ class PendOracle:
             self.encoding = PairEncoding(version, version)
             self.space = self.encoding.space
             self.outcome = self.encoding.sides[0].outcome
-            self.caps = {
-                d.at_most_fact
-                for ind in version.indications
-                for d in ind.durations.values()
-                if d.at_most_fact is not None
-            }
+            self.caps = caps(version)
             terms = [*attrs.astuple(self.outcome), *self.space.constraints, self.space.valid(0)]
-            self.variables = _constants(terms)
+            self.variables = constants(terms)
             # One solver per version, the space's constraints added once; each request's
             # pins go in a pushed scope.
             self.solver = z3.Solver()
@@ -100,7 +75,7 @@ class PendOracle:
         pairs = [
             (var, z3.Const(name + "'", var.sort()))
             for name, var in self.variables.items()
-            if _owned_by(name, fact.name)
+            if owned_by(name, fact.name)
         ]
         own = [*fact.domain(), fact.valid(0), fact.present]
         return pairs, [z3.substitute(c, *pairs) for c in own] if pairs else []
