@@ -26,7 +26,7 @@ from .decision import (
 from .facts import Facts, NormalisationPlan, normalise
 from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
 from .loading import REQUEST_TYPE, SERVICE_DATE
-from .minimal_pends import MinimalPends
+from .minimal_pends import FactsRead, MinimalPends
 from .model import Indication, Leaf, Node, PolicyVersion, Referral
 from .value_classes import ValueClasses
 
@@ -174,23 +174,37 @@ class CompiledVersion:
 
     @functools.cached_property
     def minimal_pends(self) -> MinimalPends:
-        return MinimalPends(ValueClasses(self.version, self.plan), self.decide_kleene)
+        return MinimalPends(
+            ValueClasses(self.version, self.plan), functools.partial(self.decide_kleene, explain=False)
+        )
+
+    @functools.cached_property
+    def reads(self) -> FactsRead:
+        return FactsRead(self.version)
 
     # ---- end minimal pends
 
-    def decide_kleene(self, facts: Facts, *, with_trace: bool = False) -> Decision:
-        """The fast path: Kleene evaluation, which may pend where a case split would not."""
+    def decide_kleene(self, facts: Facts, *, with_trace: bool = False, explain: bool = True) -> Decision:
+        """The fast path: Kleene evaluation, which may pend where a case split would not.
+        ``explain=False`` (the case split's branches): a pend's ``missing`` is every unknown
+        fact its unknown criteria read anywhere, without the trace walk that narrows it."""
         request_type = facts[REQUEST_TYPE]
         candidates = self.by_request_type.get(request_type, [])
         unknown: list[_CompiledIndication] = []
         for candidate in candidates:
             selected = candidate.selector(facts)
             if selected is True:
-                return self._decide_indication(candidate, facts, with_trace)
+                return self._decide_indication(candidate, facts, with_trace, explain)
             if selected is None:
                 unknown.append(candidate)
         if unknown:
             # The indication cannot be chosen (typically: diagnosis unknown).
+            if not explain:
+                return Decision(
+                    "pend",
+                    self.ref,
+                    missing=self.reads.unknown(facts, [c.indication.applies_to for c in unknown]),
+                )
             traces = [trace(c.indication.applies_to, facts) for c in unknown]
             return Decision(
                 "pend",
@@ -198,9 +212,11 @@ class CompiledVersion:
                 missing=_merge_missing(traces),
                 trace=tuple(traces) if with_trace else None,
             )
-        return self._refer(request_type, facts, with_trace)
+        return self._refer(request_type, facts, with_trace, explain)
 
-    def _decide_indication(self, ci: _CompiledIndication, facts: Facts, with_trace: bool) -> Decision:
+    def _decide_indication(
+        self, ci: _CompiledIndication, facts: Facts, with_trace: bool, explain: bool = True
+    ) -> Decision:
         ind = ci.indication
         citation = Citation(ind.key, ind.cite, ind.title)
         results = [evaluate(facts) for evaluate in ci.criteria]
@@ -214,6 +230,9 @@ class CompiledVersion:
                     unmet.append(Unmet(Citation(node.key, node.cite, node.text), because_other))
             return Decision("deny", self.ref, citation, unmet=tuple(unmet), trace=full_trace)
         if None in results:
+            if not explain:
+                open_criteria = [n for n, r in zip(ind.criteria.children, results, strict=True) if r is None]
+                return Decision("pend", self.ref, citation, missing=self.reads.unknown(facts, open_criteria))
             unknown_nodes = [
                 trace(node, facts)
                 for node, result in zip(ind.criteria.children, results, strict=True)
@@ -242,12 +261,13 @@ class CompiledVersion:
                 months = asked
         return Approval(months, False, approved_through(facts[SERVICE_DATE], months))
 
-    def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
+    def _refer(self, request_type: str, facts: Facts, with_trace: bool, explain: bool = True) -> Decision:
         referral = self.referrals[request_type]  # the loader ensures every request type has one
         section = Citation(referral.key, referral.cite, referral.text)
         key_value = facts[referral.keyed_by]
         possible = []  # rules that may apply, in order, up to the first that surely does
         unknown_traces: list[TraceNode] = []
+        unknown_rules: list[Node] = []
         all_traces: list[TraceNode] = []
         for rule in referral.rules:
             evaluate = self.rule_evaluators[rule.key]
@@ -260,7 +280,10 @@ class CompiledVersion:
             if result is True:
                 break
             assert rule.when is not None
-            unknown_traces.append(trace(rule.when, facts))
+            if explain:
+                unknown_traces.append(trace(rule.when, facts))
+            else:
+                unknown_rules.append(rule.when)
         full_trace = tuple(all_traces) if with_trace else None
         if not possible:
             # No rule applies: nothing in the policy covers the request, so it is not met.
@@ -282,4 +305,5 @@ class CompiledVersion:
                 referral=tuple(Citation(r.key, r.cite, r.text) for r in possible),
                 trace=full_trace,
             )
-        return Decision("pend", self.ref, section, missing=_merge_missing(unknown_traces), trace=full_trace)
+        missing = _merge_missing(unknown_traces) if explain else self.reads.unknown(facts, unknown_rules)
+        return Decision("pend", self.ref, section, missing=missing, trace=full_trace)

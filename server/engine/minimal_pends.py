@@ -35,7 +35,7 @@ import attrs
 from .decision import Decision, Unmet
 from .facts import Facts
 from .language import CONNECTIVES, OPERATORS, Kleene, Test, combine, given
-from .model import Indication, Leaf, Node
+from .model import Indication, Leaf, Node, PolicyVersion
 from .value_classes import ValueClasses
 
 Decide = Callable[[Facts], Decision]
@@ -53,6 +53,25 @@ def outcome_key(decision: Decision) -> OutcomeKey:
     if decision.outcome == "refer":
         return ("refer", decision.refer_to)
     return (decision.outcome,)
+
+
+class FactsRead:
+    """The unknown facts a pend's open criteria read, as the trace walk finds them (only
+    through children that are themselves unknown) but without building a trace: what a
+    branch of the case split may split on next."""
+
+    def __init__(self, version: PolicyVersion) -> None:
+        self.tests: dict[str, Test] = {
+            node.key: OPERATORS[node.op].bind(node.value)
+            for node in version.nodes().values()
+            if isinstance(node, Leaf)
+        }
+
+    def unknown(self, facts: Facts, nodes: Iterable[Node]) -> tuple[str, ...]:
+        leaves: list[Leaf] = []
+        for node in nodes:
+            _unknown_leaves(node, facts, self.tests, leaves)
+        return tuple(dict.fromkeys(leaf.base_fact for leaf in leaves))
 
 
 class _OutOfBudget(Exception):
@@ -117,11 +136,13 @@ class _Split:
                 self.outcomes(branch, branch_decision, found, now)
                 if len(found) > 1:
                     return
-        for branch, branch_decision in decided:
-            if branch_decision.outcome == "pend":
-                self.outcomes(branch, branch_decision, found, now)
-                if len(found) > 1:
-                    return
+        # Then the pending ones, those with the fewest facts still open first: they settle soonest.
+        pending = [(b, d) for b, d in decided if d.outcome == "pend"]
+        pending.sort(key=lambda bd: len(bd[1].missing))
+        for branch, branch_decision in pending:
+            self.outcomes(branch, branch_decision, found, now)
+            if len(found) > 1:
+                return
 
     def matters(self, facts: Facts, name: str) -> bool:
         """Whether some completion of the other unknown facts makes the outcome depend on
