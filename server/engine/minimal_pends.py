@@ -128,16 +128,18 @@ class _Split:
             return
         name = self.split_on(decision.missing)
         now = (*filled, name)
-        branches = [{**facts, **dict(patch)} for patch in self.classes.of(name)]
-        decided = [(branch, self.decide(branch, now)) for branch in branches]
         # Settled branches first: two of them that differ end the search without going deeper.
-        for branch, branch_decision in decided:
-            if branch_decision.outcome != "pend":
-                self.outcomes(branch, branch_decision, found, now)
-                if len(found) > 1:
-                    return
+        pending = []
+        for patch in self.classes.of(name):
+            branch = {**facts, **dict(patch)}
+            branch_decision = self.decide(branch, now)
+            if branch_decision.outcome == "pend":
+                pending.append((branch, branch_decision))
+                continue
+            self.outcomes(branch, branch_decision, found, now)
+            if len(found) > 1:
+                return
         # Then the pending ones, those with the fewest facts still open first: they settle soonest.
-        pending = [(b, d) for b, d in decided if d.outcome == "pend"]
         pending.sort(key=lambda bd: len(bd[1].missing))
         for branch, branch_decision in pending:
             self.outcomes(branch, branch_decision, found, now)
