@@ -132,9 +132,11 @@ def handwritten_2025(terms: Terms) -> Callable[[dict[str, Any]], Result]:
         combo = get("combination")
         weekly_mg, weekly_tab = get("doses.weekly_mg"), get("doses.weekly_tablets")
         evidence = None if dose_evidence_submitted is None else dose_evidence_submitted is True
+        # Within 100 mg / 5 tablets is within the limit whatever the regimen (the BVd limit
+        # is the smaller one): written so, as a hand-written reading would, it decides where
+        # the regimen is unknown, as the engine's minimal pends do.
         mm_limit = _or(
             _and(
-                (None if combo is None else combo == BVD),
                 (None if weekly_mg is None else weekly_mg <= 100),
                 (None if weekly_tab is None else weekly_tab <= 5),
             ),

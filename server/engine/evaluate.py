@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
-from rxpolicy.decisions import InformationRequest
+from rxpolicy.decisions import InformationRequest, SubmittedValue
 
 from .dates import approved_through
 from .decision import (
@@ -30,13 +30,16 @@ from .letters import (
     DoseCeilings,
     facts_of,
     information_requests,
+    narrowed,
     question_table,
     questions,
     submitted_values,
     version_notes,
 )
 from .loading import REQUEST_TYPE, SERVICE_DATE
+from .minimal_pends import MinimalPends
 from .model import Group, Indication, Leaf, Node, PolicyVersion, Referral, ReferralRule
+from .value_classes import ValueClasses
 
 Evaluator = Callable[[Facts], Kleene]
 
@@ -145,6 +148,12 @@ def failed_leaves(node: CompiledNode, facts: Facts, out: list[Citation]) -> None
                 out.append(child.citation)  # a leaf (or an empty group) is its own reason
 
 
+def _index(node: CompiledNode, out: dict[str, CompiledNode]) -> None:
+    out[node.node.key] = node
+    for child in node.children:
+        _index(child, out)
+
+
 @attrs.frozen
 class _CompiledIndication:
     indication: Indication
@@ -195,6 +204,8 @@ class CompiledVersion:
         self.about = version_notes(version)  # the same for every decision of this version
         self.questions = question_table(version)
         self.by_request_type: dict[str, list[_CompiledIndication]] = {}
+        self._indications: dict[str, _CompiledIndication] = {}
+        self._nodes: dict[str, CompiledNode] = {}
         for ind in version.indications:
             root = compile_node(ind.criteria)
             assert isinstance(root, CompiledGroup)
@@ -205,6 +216,8 @@ class CompiledVersion:
                 root,
                 DoseCeilings(version, ind.criteria.children, _compile),
             )
+            self._indications[ind.key] = compiled
+            _index(root, self._nodes)
             for rt in ind.request_types:
                 self.by_request_type.setdefault(rt, []).append(compiled)
         self.referrals: dict[str, _CompiledReferral] = {}
@@ -225,14 +238,81 @@ class CompiledVersion:
         """The request's facts under this version, with the measures its criteria read."""
         return normalise(self.version, raw, self.plan, given)
 
+    # ---- minimal pends (minimal_pends.py): the case split runs only when Kleene pends
     def decide(self, facts: Facts, *, with_trace: bool = False) -> Decision:
+        decision = self.decide_kleene(facts, with_trace=with_trace)
+        if decision.outcome != "pend":
+            return decision
+        settled = self.minimal_pends.settle(facts, decision)
+        if settled is decision:
+            return decision
+        return self._explain_settled(facts, decision, settled)
+
+    @functools.cached_property
+    def minimal_pends(self) -> MinimalPends:
+        return MinimalPends(
+            ValueClasses(self.version, self.plan), functools.partial(self.decide_kleene, explain=False)
+        )
+
+    def _explain_settled(self, facts: Facts, pend: Decision, settled: Decision) -> Decision:
+        """A decision the case split reached, explained from the request as sent: the
+        split's branches filled in values the request never carried, and none of them
+        may appear as submitted, nor shape the dose ceiling or the questions."""
+        if settled.outcome == "pend":  # the same pend, asking for fewer facts
+            return attrs.evolve(
+                settled,
+                unknown=narrowed(pend.unknown, settled.missing),
+                questions=questions(settled.missing, self.questions),
+            )
+        if settled.outcome == "approve" and settled.approval is not None and settled.indication is not None:
+            ci = self._indications[settled.indication.key]
+            approval = attrs.evolve(settled.approval, dose_limits=ci.dose_ceilings.applied(facts))
+            return attrs.evolve(settled, approval=approval)
+        if settled.outcome == "deny":
+            unmet = tuple(
+                attrs.evolve(u, values=self._failed_values(u.criterion.key, facts)) for u in settled.unmet
+            )
+            failed = {u.criterion.key for u in unmet}
+            still_unknown = tuple(r for r in pend.unknown if r.criterion.key not in failed)
+            return attrs.evolve(
+                settled,
+                unmet=unmet,
+                unknown=still_unknown,
+                questions=questions(facts_of(still_unknown), self.questions),
+                notes=self.about.notes,
+                about=self.about,
+            )
+        return settled
+
+    def _failed_values(self, key: str, facts: Facts) -> tuple[SubmittedValue, ...]:
+        """The submitted values of the leaves under criterion ``key`` that are false."""
+        node = self._nodes.get(key)
+        if node is None:
+            return ()
+        out: list[SubmittedValue] = []
+        stack: list[CompiledNode] = [node]
+        while stack:
+            c = stack.pop()
+            if isinstance(c, CompiledLeaf):
+                if c.evaluate(facts) is False:
+                    out.append(SubmittedValue(c.citation, c.node.fact, _observed(facts.get(c.node.fact))))
+            else:
+                stack.extend(reversed(c.children))
+        return tuple(out)
+
+    # ---- end minimal pends
+
+    def decide_kleene(self, facts: Facts, *, with_trace: bool = False, explain: bool = True) -> Decision:
+        """The fast path: Kleene evaluation, which may pend where a case split would not.
+        ``explain=False`` (the case split's branches): a pend or denial without the
+        letters' parts (requests for information, questions, submitted values)."""
         request_type = facts[REQUEST_TYPE]
         candidates = self.by_request_type.get(request_type, ())
         unknown: list[_CompiledIndication] = []
         for candidate in candidates:
             selected = candidate.selector.evaluate(facts)
             if selected is True:
-                return self._decide_indication(candidate, facts, with_trace)
+                return self._decide_indication(candidate, facts, with_trace, explain)
             if selected is None:
                 unknown.append(candidate)
         if unknown:
@@ -240,6 +320,8 @@ class CompiledVersion:
             missing: list[str] = []
             for c in unknown:
                 missing_facts(c.selector, facts, missing)
+            if not explain:
+                return Decision("pend", self.ref, missing=tuple(missing))
             return self._pend(
                 None,
                 tuple(missing),
@@ -247,9 +329,11 @@ class CompiledVersion:
                 facts,
                 tuple(trace(c.selector, facts) for c in unknown) if with_trace else None,
             )
-        return self._refer(request_type, facts, with_trace)
+        return self._refer(request_type, facts, with_trace, explain)
 
-    def _decide_indication(self, ci: _CompiledIndication, facts: Facts, with_trace: bool) -> Decision:
+    def _decide_indication(
+        self, ci: _CompiledIndication, facts: Facts, with_trace: bool, explain: bool = True
+    ) -> Decision:
         criteria = ci.root.children
         results = [evaluate(facts) for evaluate in ci.evaluators]
         full_trace = (trace(ci.root, facts),) if with_trace else None
@@ -264,9 +348,11 @@ class CompiledVersion:
                         Unmet(
                             criterion.citation,
                             tuple([c for c in because if c.key != key]),
-                            submitted_values(trace(criterion, facts)),
+                            submitted_values(trace(criterion, facts)) if explain else (),
                         )
                     )
+            if not explain:
+                return Decision("deny", self.ref, ci.citation, unmet=tuple(unmet))
             # The criteria still unknown, with what would settle them, so an appeal can
             # answer every open question at once.
             open_criteria = [c for c, result in zip(criteria, results, strict=True) if result is None]
@@ -289,6 +375,8 @@ class CompiledVersion:
                 if result is None:
                     missing_facts(criterion, facts, missing)
                     open_criteria.append(criterion)
+            if not explain:
+                return Decision("pend", self.ref, ci.citation, missing=tuple(missing))
             return self._pend(ci.citation, tuple(missing), open_criteria, facts, full_trace)
         return Decision(
             "approve",
@@ -350,7 +438,7 @@ class CompiledVersion:
                 months = asked
         return Approval(months, False, approved_through(first_day, months), first_day, limits)
 
-    def _refer(self, request_type: str, facts: Facts, with_trace: bool) -> Decision:
+    def _refer(self, request_type: str, facts: Facts, with_trace: bool, explain: bool = True) -> Decision:
         cr = self.referrals[request_type]  # the loader ensures every request type has one
         key_value = facts[cr.referral.keyed_by]
         possible: list[_CompiledRule] = []  # rules that may apply, in order, up to the first that surely does
@@ -395,6 +483,8 @@ class CompiledVersion:
                 notes=self.about.notes,
                 about=self.about,
             )
+        if not explain:
+            return Decision("pend", self.ref, cr.citation, missing=tuple(missing))
         return self._pend(
             cr.citation,
             tuple(missing),

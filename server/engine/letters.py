@@ -103,6 +103,23 @@ def information_requests(
     return tuple(out)
 
 
+def narrowed(
+    requests: Iterable[InformationRequest], relevant: Collection[str]
+) -> tuple[InformationRequest, ...]:
+    """``requests`` asking only for the ``relevant`` facts (a pend the case split narrowed):
+    an alternative left with no fact goes, and a criterion left with no alternative."""
+    out = []
+    for r in requests:
+        one_of = []
+        for alt in r.one_of:
+            kept = tuple(f for f in alt.facts if f in relevant)
+            if kept:
+                one_of.append(attrs.evolve(alt, facts=kept))
+        if one_of:
+            out.append(attrs.evolve(r, one_of=tuple(one_of)))
+    return tuple(out)
+
+
 def question_table(version: PolicyVersion) -> dict[str, Question]:
     """Per declared fact, who can supply it and the question (from the policy's template;
     a fact it does not describe is asked of the prescriber in its own words). Built once

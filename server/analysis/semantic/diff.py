@@ -35,6 +35,7 @@ from ...engine.model import PolicyVersion
 from ...engine.store import VersionStore
 from ...formats.decisions import decision_json, error_json
 from ..diff.model import Bump, CriterionChange, DifferenceKind, SemanticDiff, Witness
+from .completions import Completions
 from .encode import (
     APPROVE,
     CODE_NAMES,
@@ -95,6 +96,10 @@ class _Search:
         self.b: Outcome = self.enc[1].outcome
         self.queries = 0
         self._solver: Any = None
+        # The engine pends only where completions of the request disagree (minimal pends):
+        # a side that pends in the encoding must pend so for a witness to be the engine's.
+        completions = Completions(self.pair)
+        self.constraints = [*self.space.constraints, completions.real_pend(0), completions.real_pend(1)]
 
     # ------------------------------------------------------------ kinds
 
@@ -145,7 +150,7 @@ class _Search:
     def kinds(self, limit: int) -> tuple[list[_Signature], bool]:
         """Every kind of difference; True when z3 proved there are no others."""
         solver = z3.Solver()
-        solver.add(*self.space.constraints, differs(self.a, self.b))
+        solver.add(*self.constraints, differs(self.a, self.b))
         found: list[_Signature] = []
         while len(found) < limit:
             self.queries += 1
@@ -161,7 +166,7 @@ class _Search:
 
     def exists(self, condition: Any) -> bool:
         solver = z3.Solver()
-        solver.add(*self.space.constraints, condition)
+        solver.add(*self.constraints, condition)
         self.queries += 1
         answer = solver.check()
         if answer not in (z3.sat, z3.unsat):
@@ -204,7 +209,7 @@ class _Search:
     def _witness_solver(self) -> Any:
         if self._solver is None:
             self._solver = z3.Solver()
-            self._solver.add(*self.space.constraints, differs(self.a, self.b))
+            self._solver.add(*self.constraints, differs(self.a, self.b))
         return self._solver
 
     def _check(self, solver: Any) -> Any:
