@@ -5,14 +5,20 @@ z3 encoding of the version is the oracle (server/analysis/semantic/pend_oracle.p
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rxpolicy.server.analysis.semantic.encode import Z3_LOCK
 from rxpolicy.server.analysis.semantic.pend_oracle import PendOracle, random_requests
+from rxpolicy.server.engine.errors import InvalidRequest
 from rxpolicy.server.engine.store import VersionStore
+from rxpolicy.server.formats.cases import iter_case_files, load_cases
 
 STORE = VersionStore.load()
+CASES = Path(__file__).parent / "cases"
 
 MM_CONTINUATION: dict[str, Any] = {
     "service_date": "2025-03-26",
@@ -102,3 +108,46 @@ def test_the_engine_agrees_with_the_oracle_on_random_partial_requests(oracles: d
             problems.append((request, verdict.problems))
     assert not problems, problems[:5]
     assert set(outcomes) == {"approve", "deny", "pend", "refer"}, outcomes
+
+
+def _requests_with_facts_left_out() -> Iterator[dict[str, Any]]:
+    """The project's case requests with one or two facts left out: partial requests
+    where the case split often decides or narrows what Kleene evaluation pends."""
+    for path in iter_case_files([CASES]):
+        for case in load_cases(path):
+            request = case.request
+            optional = [k for k in request if k not in ("service_date", "request_type", "line_of_business")]
+            for left_out in itertools.chain(
+                itertools.combinations(optional, 1), itertools.combinations(optional, 2)
+            ):
+                yield {k: v for k, v in request.items() if k not in left_out}
+
+
+def test_letters_of_partial_requests_speak_only_of_the_request_as_sent() -> None:
+    """Whatever path decided it (Kleene, or the case split over filled-in branches): no
+    value the request did not carry is shown as submitted, a pend's grouped view and
+    questions ask for exactly the facts of its ``missing``, and a denial's open
+    criteria are not among its unmet ones."""
+    settled_by_split = 0
+    for request in _requests_with_facts_left_out():
+        try:
+            compiled = STORE.in_force(dt.date.fromisoformat(str(request["service_date"])))
+            if compiled is None:
+                continue  # before the first version
+            facts = compiled.normalise(request)
+        except (InvalidRequest, ValueError):
+            continue  # a case of invalid input stays invalid with less of it
+        decision = compiled.decide(facts)
+        if decision != compiled.decide_kleene(facts):
+            settled_by_split += 1
+        for unmet in decision.unmet:
+            for value in unmet.values:
+                assert value.fact.split(".", 1)[0] in request, (request, value)
+        if decision.outcome == "pend":
+            grouped = {f for r in decision.unknown for alt in r.one_of for f in alt.facts}
+            assert grouped <= set(decision.missing), (request, decision)
+            assert [q.fact for q in decision.questions] == list(decision.missing), (request, decision)
+        if decision.outcome == "deny":
+            failed = {u.criterion.key for u in decision.unmet}
+            assert not failed & {r.criterion.key for r in decision.unknown}, (request, decision)
+    assert settled_by_split > 0  # the split's path was exercised, not only Kleene's
