@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
-from rxpolicy.decisions import InformationRequest, SubmittedValue
+from rxpolicy.decisions import Alternative, InformationRequest, SubmittedValue
 
 from .dates import approved_through
 from .decision import (
@@ -29,11 +29,9 @@ from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
 from .letters import (
     DoseCeilings,
     facts_of,
-    information_requests,
     narrowed,
     question_table,
     questions,
-    submitted_values,
     version_notes,
 )
 from .loading import REQUEST_TYPE, SERVICE_DATE
@@ -135,17 +133,44 @@ def missing_facts(node: CompiledNode, facts: Facts, out: list[str]) -> None:
             missing_facts(child, facts, out)
 
 
-def failed_leaves(node: CompiledNode, facts: Facts, out: list[Citation]) -> None:
-    """Add to ``out`` the leaf criteria that make a false ``node`` false."""
+def failed_leaves(node: CompiledNode, facts: Facts, out: list[CompiledNode]) -> None:
+    """Add to ``out`` the leaf criteria that make a false ``node`` false (a leaf, or an
+    empty group, is its own reason)."""
     if not node.children:
-        out.append(node.citation)
+        out.append(node)
         return
     for child in node.children:
         if child.evaluate(facts) is False:
-            if child.children:
-                failed_leaves(child, facts, out)
-            else:
-                out.append(child.citation)  # a leaf (or an empty group) is its own reason
+            failed_leaves(child, facts, out)
+
+
+def _unknown_facts(node: CompiledNode, facts: Facts) -> list[str]:
+    out: list[str] = []
+    missing_facts(node, facts, out)
+    return out
+
+
+def _alternatives(node: CompiledNode, facts: Facts) -> list[tuple[CompiledNode, list[str]]]:
+    """The ways an unknown criterion can still be met, each with the facts it needs: each
+    unknown branch of an any-of; the one unknown child of an all-of, looked into; else
+    the criterion itself with every fact its unknown children read."""
+    if isinstance(node, CompiledLeaf):
+        return [(node, [node.base_fact])]
+    unknown = [child for child in node.children if child.evaluate(facts) is None]
+    if node.node.mode == "any":
+        return [(child, _unknown_facts(child, facts)) for child in unknown]
+    if len(unknown) == 1:
+        return _alternatives(unknown[0], facts)
+    return [(node, _unknown_facts(node, facts))]
+
+
+def _submitted(leaves: list[CompiledNode], facts: Facts) -> tuple[SubmittedValue, ...]:
+    """The values the failed leaves read, as the request gave them (a denial letter's)."""
+    return tuple(
+        SubmittedValue(leaf.citation, leaf.node.fact, _observed(facts.get(leaf.node.fact)))
+        for leaf in leaves
+        if isinstance(leaf, CompiledLeaf)
+    )
 
 
 def _index(node: CompiledNode, out: dict[str, CompiledNode]) -> None:
@@ -341,14 +366,14 @@ class CompiledVersion:
             unmet = []
             for criterion, result in zip(criteria, results, strict=True):
                 if result is False:
-                    because: list[Citation] = []
+                    because: list[CompiledNode] = []
                     failed_leaves(criterion, facts, because)
                     key = criterion.node.key
                     unmet.append(
                         Unmet(
                             criterion.citation,
-                            tuple([c for c in because if c.key != key]),
-                            submitted_values(trace(criterion, facts)) if explain else (),
+                            tuple([c.citation for c in because if c.node.key != key]),
+                            _submitted(because, facts) if explain else (),
                         )
                     )
             if not explain:
@@ -395,11 +420,21 @@ class CompiledVersion:
         missing: tuple[str, ...] | None = None,
         named: list[Citation] | None = None,
     ) -> tuple[InformationRequest, ...]:
-        """Per unknown criterion, what would settle it (traced: only on a deny or pend)."""
-        pairs = [(c.node, trace(c, facts)) for c in criteria]
-        return information_requests(
-            pairs, missing, named if named is not None else [c.citation for c in criteria]
-        )
+        """Per unknown criterion, its alternatives, each with the facts it needs. With
+        ``missing`` (a pend's), only those facts are asked for, so the grouped view never
+        asks for a fact the flat list leaves out. ``named``: each criterion's citation
+        where it is not the node's own (a referral rule and its condition)."""
+        out = []
+        names = named if named is not None else [c.citation for c in criteria]
+        for criterion, name in zip(criteria, names, strict=True):
+            one_of = []
+            for alternative, needed in _alternatives(criterion, facts):
+                kept = tuple(f for f in needed if missing is None or f in missing)
+                if kept:
+                    one_of.append(Alternative(alternative.citation, kept))
+            if one_of:
+                out.append(InformationRequest(name, tuple(one_of)))
+        return tuple(out)
 
     def _pend(
         self,

@@ -1,10 +1,11 @@
-"""What a reviewer needs beside the outcome: requests for information, the values that
-failed a denial, the dose ceiling of an approval, and what the version relied on.
+"""What a reviewer needs beside the outcome, the parts that are not a walk of the compiled
+criteria: questions and their sources, a pend's requests narrowed to what it still asks,
+the dose ceiling of an approval, and what the version relied on. (The requests for
+information and a denial's failed values walk the compiled criteria: evaluate.py.)
 
-Built only for the decision kind that needs it (a pend's or deny's requests for
-information, a deny's failed values, an approval's dose ceiling), from the trace the
-decision path already made or from evaluators compiled once per version; the parts that
-depend only on the version (its notes, the dose criterion's limits) are built once.
+Built only for the decision kind that needs it, from evaluators compiled once per
+version; the parts that depend only on the version (its notes, the dose criterion's
+limits, the question table) are built once.
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 import attrs
 from rxpolicy.decisions import (
-    Alternative,
     Citation,
     DoseLimit,
     InformationRequest,
     Question,
-    SubmittedValue,
-    TraceNode,
     VersionNotes,
 )
 
@@ -34,73 +32,12 @@ def citation(node: Node) -> Citation:
     return Citation(node.key, node.cite, node.text, node.gloss)
 
 
-def trace_citation(node: TraceNode) -> Citation:
-    return Citation(node.key, node.cite, node.text, node.gloss)
-
-
 def version_notes(version: PolicyVersion) -> VersionNotes:
     m = version.meta
     return VersionNotes(m.title, m.pt_approval, m.unmodelled, m.assumptions)
 
 
 # ------------------------------------------------------------------ requests for information
-
-
-def _unknown_facts(t: TraceNode) -> list[str]:
-    """Facts an unknown trace node reads, through unknown children only."""
-    out: list[str] = []
-
-    def walk(n: TraceNode) -> None:
-        if n.result is not None:
-            return
-        if n.fact is not None:
-            base = n.fact.split(".", 1)[0]
-            if base not in out:
-                out.append(base)
-            return
-        for child in n.children:
-            walk(child)
-
-    walk(t)
-    return out
-
-
-def _alternatives(node: Node, t: TraceNode) -> list[tuple[Node, list[str]]]:
-    """The ways an unknown criterion can still be met, each with the facts it needs: each
-    unknown branch of an any-of; the one unknown child of an all-of, looked into; else
-    the criterion itself with every fact its unknown children read."""
-    if isinstance(node, Leaf):
-        return [(node, [node.base_fact])]
-    unknown = [(c, tc) for c, tc in zip(node.children, t.children, strict=True) if tc.result is None]
-    if node.mode == "any":
-        return [(c, _unknown_facts(tc)) for c, tc in unknown]
-    if len(unknown) == 1:
-        return _alternatives(*unknown[0])
-    return [(node, _unknown_facts(t))]
-
-
-def information_requests(
-    pairs: Iterable[tuple[Node, TraceNode]],
-    relevant: Collection[str] | None = None,
-    named: Iterable[Citation] | None = None,
-    cite_of: Callable[[Node], Citation] = citation,
-) -> tuple[InformationRequest, ...]:
-    """Per unknown criterion (node and its trace), its alternatives. With ``relevant``
-    (the decision's ``missing``), only those facts are asked for, so the grouped view
-    never asks for a fact the flat list leaves out. ``named`` gives each criterion's
-    citation where it is not the node's own (a referral rule and its condition)."""
-    out = []
-    pairs = list(pairs)
-    names = list(named) if named is not None else [cite_of(node) for node, _ in pairs]
-    for (node, t), name in zip(pairs, names, strict=True):
-        one_of = []
-        for alt, facts in _alternatives(node, t):
-            kept = tuple(f for f in facts if relevant is None or f in relevant)
-            if kept:
-                one_of.append(Alternative(cite_of(alt), kept))
-        if one_of:
-            out.append(InformationRequest(name, tuple(one_of)))
-    return tuple(out)
 
 
 def narrowed(
@@ -148,24 +85,6 @@ def facts_of(requests: Iterable[InformationRequest]) -> list[str]:
 
 
 # ------------------------------------------------------------------ denials
-
-
-def submitted_values(t: TraceNode) -> tuple[SubmittedValue, ...]:
-    """The values read by the leaves that make a false criterion false (the criterion
-    itself, when it is a leaf)."""
-    out: list[SubmittedValue] = []
-
-    def walk(n: TraceNode) -> None:
-        if n.result is not False:
-            return
-        if n.fact is not None:
-            out.append(SubmittedValue(trace_citation(n), n.fact, n.observed))
-            return
-        for child in n.children:
-            walk(child)
-
-    walk(t)
-    return tuple(out)
 
 
 # ------------------------------------------------------------------ approvals
