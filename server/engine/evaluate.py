@@ -310,7 +310,10 @@ class CompiledVersion:
         return settled
 
     def _failed_values(self, key: str, facts: Facts) -> tuple[SubmittedValue, ...]:
-        """The submitted values of the leaves under criterion ``key`` that are false."""
+        """The submitted values of the leaves under criterion ``key`` that are false. Not
+        failed_leaves: under the request as sent the criterion may be unknown (the split
+        found it false in every completion), so every false leaf under it counts, not only
+        those beneath false groups."""
         node = self._nodes.get(key)
         if node is None:
             return ()
