@@ -30,6 +30,7 @@ from typing import Any
 import grpc
 from rxpolicy.server.api.access_log import AccessLog
 from rxpolicy.server.api.admission import Admission, Limits
+from rxpolicy.server.api.gate import Gate
 from rxpolicy.server.api.logs import DecisionLog
 from rxpolicy.server.api.metrics import ServerMetrics
 from rxpolicy.server.api.observe import CallObserver
@@ -47,14 +48,12 @@ async def _cpu_per_call(observed: bool, calls: int, tmp: Path) -> float:
     metrics = ServerMetrics() if observed else None
     access = AccessLog.open(str(tmp / "access.jsonl")) if observed else None
     admission = Admission(SERVICE, Limits(1000, 10.0, 60.0), None, DecisionLog(None))
-    observer = [CallObserver(metrics, access)] if observed else []
-    server = grpc.aio.server(interceptors=[*observer, admission])
+    observer = CallObserver(metrics, access) if observed else None
+    server = grpc.aio.server()
     handler = grpc.unary_unary_rpc_method_handler(
         _evaluate, pb.EvaluateRequest.FromString, pb.EvaluateResponse.SerializeToString
     )
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("rxpolicy.v1.PolicyService", {"Evaluate": handler}),)
-    )
+    server.add_generic_rpc_handlers((Gate({METHOD: handler}, admission, observer),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     payload = pb.EvaluateRequest(request_id="bench").SerializeToString()

@@ -18,7 +18,6 @@ from . import _wire
 from ._channel import (
     DEFAULT_TARGET,
     DEFAULT_TIMEOUT,
-    DIGEST_METADATA_KEY,
     PemSource,
     Target,
     call_metadata,
@@ -123,16 +122,12 @@ class ClientBase:
     def _deadline(self, timeout: Timeout) -> float | None:
         return self.timeout if isinstance(timeout, _Default) else timeout
 
-    def _check_digest(self, initial_metadata: Any) -> None:
-        """Refuse the answer of a replica serving another policy set than the one expected."""
+    def _check_digest(self, served: str) -> None:
+        """Refuse the answer of a replica serving another policy set than the one expected
+        (``served``: the answer's ``policy_set_digest``, empty from a server too old to say)."""
         expected = self.expected_policy_set_digest
-        if expected is None:
-            return
-        served = next(
-            (str(value) for key, value in initial_metadata or () if key == DIGEST_METADATA_KEY), None
-        )
-        if served != expected:
-            raise PolicySetMismatchError(expected, served)
+        if expected is not None and served != expected:
+            raise PolicySetMismatchError(expected, served or None)
 
     # ------------------------------------------------------------ requests
 

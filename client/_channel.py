@@ -47,8 +47,6 @@ SERVICE_CONFIG = json.dumps(
     }
 )
 
-# The initial metadata key under which each replica names the policy set it decides with.
-DIGEST_METADATA_KEY = "rxpolicy-policy-set-digest"
 
 PemSource = bytes | str | Path | None
 Target = str | Sequence[str]

@@ -69,7 +69,7 @@ class AsyncPolicyClient(ClientBase):
                 unavailable = error
                 await asyncio.sleep(backoff(attempt))
                 continue
-            self._check_digest(await call.initial_metadata())
+            self._check_digest(response.policy_set_digest)
             return response
 
     async def evaluate(
@@ -247,7 +247,6 @@ class _Stream:
             while True:
                 call = client._stub.EvaluateStream(timeout=clock.left(), metadata=client._metadata)
                 writers.append(asyncio.ensure_future(self._write(call, source, plan.attempt)))
-                checked = False
                 try:
                     while (head := await self._head(call)) is not None:
                         response = None
@@ -258,9 +257,7 @@ class _Stream:
                                     grpc.StatusCode.INTERNAL, "the stream ended before its requests"
                                 )
                             response = read
-                            if not checked:  # its headers came before its first answer
-                                client._check_digest(await call.initial_metadata())
-                                checked = True
+                            client._check_digest(read.policy_set_digest)
                         plan.answered()
                         for result in head.results(response):
                             yield result

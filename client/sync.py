@@ -67,7 +67,7 @@ class PolicyClient(ClientBase):
         while True:
             attempt += 1
             try:
-                response, call = method.with_call(request, timeout=clock.left(), metadata=self._metadata)
+                response = method(request, timeout=clock.left(), metadata=self._metadata)
             except (grpc.RpcError, PolicyClientError) as exc:
                 error = exc if isinstance(exc, PolicyClientError) else from_rpc_error(exc)
                 failure = unary_failure(error, unavailable, attempt, self._connectivity())
@@ -76,7 +76,7 @@ class PolicyClient(ClientBase):
                 unavailable = error
                 time.sleep(backoff(attempt))
                 continue
-            self._check_digest(call.initial_metadata())
+            self._check_digest(response.policy_set_digest)
             return response
 
     def evaluate(
@@ -245,7 +245,6 @@ class _Stream:
             call = client._stub.EvaluateStream(
                 self._requests(source, plan.attempt), timeout=clock.left(), metadata=client._metadata
             )
-            checked = False
             try:
                 while (head := self._head(call)) is not None:
                     response = None
@@ -255,9 +254,7 @@ class _Stream:
                             raise PolicyClientError(
                                 grpc.StatusCode.INTERNAL, "the stream ended before its requests"
                             )
-                        if not checked:  # its headers came before its first answer
-                            client._check_digest(call.initial_metadata())
-                            checked = True
+                        client._check_digest(response.policy_set_digest)
                     with self._changed:
                         plan.answered()
                     yield from head.results(response)

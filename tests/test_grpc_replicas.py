@@ -25,7 +25,7 @@ from rxpolicy.client import (
     PolicySetMismatchError,
     Request,
 )
-from rxpolicy.client._channel import DIGEST_METADATA_KEY, channel_target
+from rxpolicy.client._channel import channel_target
 from rxpolicy.server.engine.lockfile import add_new_to_lock
 from rxpolicy.v1 import policy_service_pb2 as pb
 from rxpolicy.v1 import policy_service_pb2_grpc
@@ -174,11 +174,17 @@ def test_every_answer_names_its_policy_set(replicas: tuple[ServerProcess, Server
     for srv in (a, b):
         with grpc.insecure_channel(srv.target) as ch:
             stub = policy_service_pb2_grpc.PolicyServiceStub(ch)
-            listed, call = stub.ListVersions.with_call(pb.ListVersionsRequest(), timeout=10)
-            _, evaluated = stub.Evaluate.with_call(evaluate_request(VALID), timeout=10)
-            _, got = stub.GetVersion.with_call(pb.GetVersionRequest(), timeout=10)
-        for c in (call, evaluated, got):
-            assert dict(c.initial_metadata())[DIGEST_METADATA_KEY] == listed.policy_set_digest
+            listed = stub.ListVersions(pb.ListVersionsRequest(), timeout=10)
+            evaluated = stub.Evaluate(evaluate_request(VALID), timeout=10)
+            got = stub.GetVersion(pb.GetVersionRequest(), timeout=10)
+            diffed = stub.DiffVersions(pb.DiffVersionsRequest(from_ref="1.0.0", to_ref="latest"), timeout=30)
+            streamed = list(
+                stub.EvaluateStream(
+                    iter([pb.EvaluateStreamRequest(requests=[evaluate_request(VALID)])]), timeout=10
+                )
+            )
+        for answer in (evaluated, got, diffed, *streamed):
+            assert answer.policy_set_digest == listed.policy_set_digest
         assert listed.policy_set_digest == _serving_digest(srv)
     assert _serving_digest(a) != _serving_digest(b)
 

@@ -631,6 +631,8 @@ def test_a_stalled_decision_log_refuses_fast_and_loses_no_record(tmp_path: Path)
     finally:
         assert srv.stop() == 0
     reader.join(60)
-    assert ok > 400
+    # The buffer's 200 records, and more that the pipe took (64 KiB holds about 190
+    # lines; written in PIPE_BUF chunks, it may stop up to one chunk short of full).
+    assert ok > 300
     assert len(lines) == ok  # one record for every decided call, none lost
     assert "delivered" not in "".join(lines)

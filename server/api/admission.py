@@ -1,6 +1,7 @@
 """Admission: which calls the policy service takes, decided before any message is read.
 
-One grpc.aio interceptor, so every rule sees only a call's metadata:
+Asked by the gate (gate.py) as each call arrives, so every rule sees only a call's
+metadata; the handlers it wraps are built once per method, not per call:
 
 - a call without a valid bearer token is refused at once (UNAUTHENTICATED), its body
   never awaited;
@@ -61,7 +62,7 @@ def refusal(code: grpc.StatusCode, details: str) -> grpc.RpcMethodHandler[Any, A
     return grpc.stream_stream_rpc_method_handler(refuse, _identity, _identity)
 
 
-class Admission(grpc.aio.ServerInterceptor):
+class Admission:
     def __init__(
         self, service_name: str, limits: Limits, tokens: TokenCheck | None, decision_log: DecisionLog
     ) -> None:
@@ -120,27 +121,31 @@ class Admission(grpc.aio.ServerInterceptor):
 
     # ------------------------------------------------------------ admission
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(details)
-        method = details.method
-        if handler is None or method in OPEN_METHODS:
-            return handler
-        if self._tokens is not None and not self._tokens.allowed(details.invocation_metadata):
+    def checks(self, method: str) -> bool:
+        """Whether calls of ``method`` pass admission (all but health and reflection)."""
+        return method not in OPEN_METHODS
+
+    def limits(self, method: str) -> bool:
+        """Whether calls of ``method`` are drained, bounded and counted (the policy service)."""
+        return method.startswith(self._prefix)
+
+    def refusal(self, method: str, metadata: Any) -> tuple[grpc.StatusCode, str] | None:
+        """Why a new call of ``method`` (one that ``checks``) is refused, from its metadata
+        alone; None when it is admitted."""
+        if self._tokens is not None and not self._tokens.allowed(metadata):
             # No log line here: the access log has one, rate-limited (access_log.py).
-            return refusal(grpc.StatusCode.UNAUTHENTICATED, DENIED)
+            return grpc.StatusCode.UNAUTHENTICATED, DENIED
         if not method.startswith(self._prefix):
-            return handler  # another service of this server, if one is added: not limited here
+            return None  # another service of this server, if one is added: not limited here
         self._last_call = self._loop.time()
         if self._refusing is not None:
-            return refusal(grpc.StatusCode.UNAVAILABLE, self._refusing)
+            return grpc.StatusCode.UNAVAILABLE, self._refusing
         if not self._decision_log.accepting:
-            return refusal(
-                grpc.StatusCode.UNAVAILABLE, "the decision log is behind; this server takes no calls for now"
-            )
+            return grpc.StatusCode.UNAVAILABLE, _BEHIND
+        return None
+
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+        """``handler`` with the bounded message wait and the slot (built once per method)."""
         if handler.request_streaming:
             return self._stream(handler)
         return self._unary(handler)
@@ -229,3 +234,4 @@ class Admission(grpc.aio.ServerInterceptor):
 
 
 _FULL = "too many calls in progress on this server; retry later"
+_BEHIND = "the decision log is behind; this server takes no calls for now"

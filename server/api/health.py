@@ -36,20 +36,20 @@ class Health:
             out.statuses[name].CopyFrom(reply)
         return out
 
-    def handler(self) -> grpc.GenericRpcHandler:
+    def handlers(self) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+        """The method handlers, by full method name (``/grpc.health.v1.Health/Check``)."""
         check, reply = (
             health_pb2.HealthCheckRequest.FromString,
             health_pb2.HealthCheckResponse.SerializeToString,
         )
-        return grpc.method_handlers_generic_handler(
-            SERVICE_NAME,
-            {
-                "Check": grpc.unary_unary_rpc_method_handler(self._servicer.Check, check, reply),
-                "Watch": grpc.unary_stream_rpc_method_handler(self._servicer.Watch, check, reply),
-                "List": grpc.unary_unary_rpc_method_handler(
-                    self.List,
-                    health_pb2.HealthListRequest.FromString,
-                    health_pb2.HealthListResponse.SerializeToString,
-                ),
-            },
-        )
+        return {
+            f"/{SERVICE_NAME}/Check": grpc.unary_unary_rpc_method_handler(self._servicer.Check, check, reply),
+            f"/{SERVICE_NAME}/Watch": grpc.unary_stream_rpc_method_handler(
+                self._servicer.Watch, check, reply
+            ),
+            f"/{SERVICE_NAME}/List": grpc.unary_unary_rpc_method_handler(
+                self.List,
+                health_pb2.HealthListRequest.FromString,
+                health_pb2.HealthListResponse.SerializeToString,
+            ),
+        }

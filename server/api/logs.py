@@ -25,6 +25,8 @@ from ..engine.decision import Decision
 LOGGER_NAME = "rxpolicy.server"
 # Decision-log records that may wait for a slow sink before new calls are refused.
 DEFAULT_BUFFER_RECORDS = 10_000
+# How long the decision-log writer lets records gather after a quiet spell (seconds).
+LINGER_S = 0.005
 log = logging.getLogger(LOGGER_NAME)
 
 
@@ -217,6 +219,7 @@ class DecisionLog:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closing = False
+        self._idle = False  # the writer is waiting for records (write() must wake it)
         self._pressed = False
         self._written = 0
         self._give_up = False  # set at close when the sink stays stalled past its timeout
@@ -290,7 +293,8 @@ class DecisionLog:
                 return
             if not self._pressed and len(self._pending) >= self._capacity:
                 self._pressed = changed = True
-            self._wake.notify()
+            if self._idle:  # a busy writer finds these on its own: no wake-up per call
+                self._wake.notify()
         if changed:
             self._pressure(True)
 
@@ -305,9 +309,20 @@ class DecisionLog:
 
     def _next_chunk(self) -> tuple[bytes, int] | None:
         """Whole lines, at most PIPE_BUF bytes (or one longer line), taken off the buffer."""
+        linger = False
         with self._lock:
-            while not self._pending and not self._closing:
-                self._wake.wait()
+            if not self._pending and not self._closing:
+                self._idle = True
+                while not self._pending and not self._closing:
+                    self._wake.wait()
+                self._idle = False
+                linger = not self._closing
+        if linger:
+            # Woken by the first record after a quiet spell: let LINGER_S of records
+            # gather, so one wake-up writes many (a wake-up per call measured about
+            # 50 us of server CPU a call in this thread, plus the GIL hand-offs).
+            time.sleep(LINGER_S)
+        with self._lock:
             if not self._pending:
                 return None
             chunk = b""

@@ -1,10 +1,10 @@
 """Watching every call: its method, status code, latency and peer, for the metrics
 (metrics.py) and the access log (access_log.py).
 
-One grpc.aio interceptor, placed before admission (admission.py), so it sees every call
-the server receives, refusals included: it wraps whatever handler the rest of the chain
-returns and notes how the call ended. It reads no message but a request's id (the
-first request message's ``request_id``, or the answer's), never a fact.
+The gate (gate.py) wraps every handler of the server with it, admission's refusals
+included, so it sees every call the server receives and notes how the call ended. It
+reads no message but a request's id (the first request message's ``request_id``, or the
+answer's), never a fact.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -66,7 +66,7 @@ class _Requests:
         return message
 
 
-class CallObserver(grpc.aio.ServerInterceptor):
+class CallObserver:
     def __init__(self, metrics: ServerMetrics | None, access_log: AccessLog | None) -> None:
         self._metrics = metrics
         self._access = access_log
@@ -92,21 +92,17 @@ class CallObserver(grpc.aio.ServerInterceptor):
         if self._access is not None:
             self._access.record(time.time(), method, code, seconds, context.peer(), request_id, messages)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(details)
-        method = details.method
-        if handler is None:
-            # gRPC answers UNIMPLEMENTED itself. The caller's method text is no label: only
-            # methods with a handler (registered here) become label values.
-            if self._metrics is not None:
-                self._metrics.call_refused_unstarted(UNKNOWN_METHOD, "UNIMPLEMENTED")
-            if self._access is not None:  # no handler, so no context: no peer, no latency
-                self._access.record(time.time(), UNKNOWN_METHOD, "UNIMPLEMENTED", 0.0, "")
-            return handler
+    def unknown_method(self) -> None:
+        """A call of a method this server has no handler for (gRPC answers UNIMPLEMENTED).
+        The caller's method text is no label: only methods with a handler become label
+        values."""
+        if self._metrics is not None:
+            self._metrics.call_refused_unstarted(UNKNOWN_METHOD, "UNIMPLEMENTED")
+        if self._access is not None:  # no handler, so no context: no peer, no latency
+            self._access.record(time.time(), UNKNOWN_METHOD, "UNIMPLEMENTED", 0.0, "")
+
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """``handler`` timed and counted (built once per method, and per refusal)."""
         kind = (handler.request_streaming, handler.response_streaming)
         behaviour, make = _SHAPES[kind]
         inner = getattr(handler, behaviour)

@@ -15,6 +15,7 @@ can list services and reach health without a token. ``--no-reflection`` turns it
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
@@ -60,15 +61,14 @@ def _register_v1_descriptor() -> None:
         pool.Add(_v1_file())
 
 
-def enable(service_names: Iterable[str], server: grpc.aio.Server) -> None:
-    """Serve reflection v1 and v1alpha on ``server`` for ``service_names`` (and themselves)."""
+def handlers(service_names: Iterable[str]) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """Reflection v1 and v1alpha for ``service_names`` (and themselves), by full method name."""
     _register_v1_descriptor()
     names = (*service_names, V1_SERVICE, V1ALPHA_SERVICE)
     servicer = reflection.aio.ReflectionServicer(names)
     request = reflection_pb2.ServerReflectionRequest.FromString
     response = reflection_pb2.ServerReflectionResponse.SerializeToString
-    for service in (V1_SERVICE, V1ALPHA_SERVICE):
-        handler = grpc.stream_stream_rpc_method_handler(
-            servicer.ServerReflectionInfo, request_deserializer=request, response_serializer=response
-        )
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {METHOD: handler}),))
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo, request_deserializer=request, response_serializer=response
+    )
+    return {method: handler for method in OPEN_METHODS}

@@ -37,10 +37,11 @@ from .access_log import AccessLog
 from .admission import Admission, Limits
 from .auth import TokenCheck
 from .config import DEFAULT_PORT, DEFAULTS, MiB, ServeConfig, TlsConfig, TlsError
+from .gate import Gate
 from .logs import DecisionLog, event
 from .metrics import ServerMetrics
 from .observe import CallObserver
-from .servicer import SERVICE_NAME, PolicyServicer, generic_handler
+from .servicer import SERVICE_NAME, PolicyServicer, method_handlers
 
 __all__ = ["DEFAULTS", "DEFAULT_PORT", "MiB", "PolicyServer", "ServeConfig", "TlsConfig", "TlsError", "serve"]
 
@@ -124,13 +125,15 @@ class PolicyServer:
             self.decision_log,
         )
         observing = self.metrics is not None or self.access_log is not None
-        # The observer first: it sees every call, the ones admission refuses too.
-        interceptors = [CallObserver(self.metrics, self.access_log)] if observing else []
-        self.server = new_aio_server(config, interceptors=[*interceptors, self.admission])
-        self.server.add_generic_rpc_handlers((generic_handler(self.servicer),))
-        self.server.add_generic_rpc_handlers((self.health.handler(),))
-        if config.reflection:
-            reflection.enable((SERVICE_NAME, health.SERVICE_NAME), self.server)
+        handlers = {
+            **{f"/{SERVICE_NAME}/{name}": h for name, h in method_handlers(self.servicer).items()},
+            **self.health.handlers(),
+            **(reflection.handlers((SERVICE_NAME, health.SERVICE_NAME)) if config.reflection else {}),
+        }
+        # Every call passes the gate (gate.py): admission, and the observer around all of it.
+        observer = CallObserver(self.metrics, self.access_log) if observing else None
+        self.server = new_aio_server(config)
+        self.server.add_generic_rpc_handlers((Gate(handlers, self.admission, observer),))
         address = f"{config.host}:{config.port}"
         credentials = config.tls.credentials() if config.tls is not None else None
         try:

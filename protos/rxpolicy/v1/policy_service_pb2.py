@@ -27,37 +27,37 @@ from rxpolicy.v1 import facts_pb2 as rxpolicy_dot_v1_dot_facts__pb2
 from rxpolicy.v1 import version_pb2 as rxpolicy_dot_v1_dot_version__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n rxpolicy/v1/policy_service.proto\x12\x0brxpolicy.v1\x1a\x1arxpolicy/v1/decision.proto\x1a\x17rxpolicy/v1/facts.proto\x1a\x19rxpolicy/v1/version.proto\"\xbe\x01\n\x0f\x45valuateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tpolicy_id\x18\x02 \x01(\t\x12\x18\n\x0b\x61s_known_on\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rinclude_trace\x18\x04 \x01(\x08\x12!\n\x05\x66\x61\x63ts\x18\x05 \x01(\x0b\x32\x12.rxpolicy.v1.Facts\x12\x14\n\x07version\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\x0e\n\x0c_as_known_onB\n\n\x08_version\"O\n\x10\x45valuateResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x15.rxpolicy.v1.Decision\"G\n\x15\x45valuateStreamRequest\x12.\n\x08requests\x18\x01 \x03(\x0b\x32\x1c.rxpolicy.v1.EvaluateRequest\"F\n\x16\x45valuateStreamResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.rxpolicy.v1.EvaluateResult\"\x85\x01\n\x0e\x45valuateResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x15.rxpolicy.v1.DecisionH\x00\x12*\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x19.rxpolicy.v1.RequestErrorH\x00\x42\x08\n\x06result\"(\n\x13ListVersionsRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\"p\n\x14ListVersionsResponse\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12*\n\x08versions\x18\x02 \x03(\x0b\x32\x18.rxpolicy.v1.VersionInfo\x12\x19\n\x11policy_set_digest\x18\x03 \x01(\t\"\\\n\x11GetVersionRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x11\n\x07version\x18\x02 \x01(\tH\x00\x12\x15\n\x0bin_force_on\x18\x03 \x01(\tH\x00\x42\n\n\x08selector\"A\n\x12GetVersionResponse\x12+\n\x07version\x18\x01 \x01(\x0b\x32\x1a.rxpolicy.v1.PolicyVersion\"\x85\x01\n\x13\x44iffVersionsRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_ref\x18\x02 \x01(\t\x12\x0e\n\x06to_ref\x18\x03 \x01(\t\x12\x10\n\x08semantic\x18\x04 \x01(\x08\x12\'\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x17.rxpolicy.v1.DiffFormat\"\xbb\x01\n\x14\x44iffVersionsResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x03 \x01(\t\x12\x12\n\nto_version\x18\x04 \x01(\t\x12\x17\n\nequivalent\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12\x1a\n\rrequired_bump\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_equivalentB\x10\n\x0e_required_bump*\x85\x01\n\nDiffFormat\x12\x1b\n\x17\x44IFF_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44IFF_FORMAT_TEXT\x10\x01\x12\x18\n\x14\x44IFF_FORMAT_MARKDOWN\x10\x02\x12\x14\n\x10\x44IFF_FORMAT_JSON\x10\x03\x12\x14\n\x10\x44IFF_FORMAT_HTML\x10\x04\x32\xb0\x03\n\rPolicyService\x12G\n\x08\x45valuate\x12\x1c.rxpolicy.v1.EvaluateRequest\x1a\x1d.rxpolicy.v1.EvaluateResponse\x12]\n\x0e\x45valuateStream\x12\".rxpolicy.v1.EvaluateStreamRequest\x1a#.rxpolicy.v1.EvaluateStreamResponse(\x01\x30\x01\x12S\n\x0cListVersions\x12 .rxpolicy.v1.ListVersionsRequest\x1a!.rxpolicy.v1.ListVersionsResponse\x12M\n\nGetVersion\x12\x1e.rxpolicy.v1.GetVersionRequest\x1a\x1f.rxpolicy.v1.GetVersionResponse\x12S\n\x0c\x44iffVersions\x12 .rxpolicy.v1.DiffVersionsRequest\x1a!.rxpolicy.v1.DiffVersionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n rxpolicy/v1/policy_service.proto\x12\x0brxpolicy.v1\x1a\x1arxpolicy/v1/decision.proto\x1a\x17rxpolicy/v1/facts.proto\x1a\x19rxpolicy/v1/version.proto\"\xbe\x01\n\x0f\x45valuateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tpolicy_id\x18\x02 \x01(\t\x12\x18\n\x0b\x61s_known_on\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rinclude_trace\x18\x04 \x01(\x08\x12!\n\x05\x66\x61\x63ts\x18\x05 \x01(\x0b\x32\x12.rxpolicy.v1.Facts\x12\x14\n\x07version\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\x0e\n\x0c_as_known_onB\n\n\x08_version\"j\n\x10\x45valuateResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x15.rxpolicy.v1.Decision\x12\x19\n\x11policy_set_digest\x18\x03 \x01(\t\"G\n\x15\x45valuateStreamRequest\x12.\n\x08requests\x18\x01 \x03(\x0b\x32\x1c.rxpolicy.v1.EvaluateRequest\"a\n\x16\x45valuateStreamResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.rxpolicy.v1.EvaluateResult\x12\x19\n\x11policy_set_digest\x18\x02 \x01(\t\"\x85\x01\n\x0e\x45valuateResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x15.rxpolicy.v1.DecisionH\x00\x12*\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x19.rxpolicy.v1.RequestErrorH\x00\x42\x08\n\x06result\"(\n\x13ListVersionsRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\"p\n\x14ListVersionsResponse\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12*\n\x08versions\x18\x02 \x03(\x0b\x32\x18.rxpolicy.v1.VersionInfo\x12\x19\n\x11policy_set_digest\x18\x03 \x01(\t\"\\\n\x11GetVersionRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x11\n\x07version\x18\x02 \x01(\tH\x00\x12\x15\n\x0bin_force_on\x18\x03 \x01(\tH\x00\x42\n\n\x08selector\"\\\n\x12GetVersionResponse\x12+\n\x07version\x18\x01 \x01(\x0b\x32\x1a.rxpolicy.v1.PolicyVersion\x12\x19\n\x11policy_set_digest\x18\x02 \x01(\t\"\x85\x01\n\x13\x44iffVersionsRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_ref\x18\x02 \x01(\t\x12\x0e\n\x06to_ref\x18\x03 \x01(\t\x12\x10\n\x08semantic\x18\x04 \x01(\x08\x12\'\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x17.rxpolicy.v1.DiffFormat\"\xd6\x01\n\x14\x44iffVersionsResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x03 \x01(\t\x12\x12\n\nto_version\x18\x04 \x01(\t\x12\x17\n\nequivalent\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12\x1a\n\rrequired_bump\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x11policy_set_digest\x18\x07 \x01(\tB\r\n\x0b_equivalentB\x10\n\x0e_required_bump*\x85\x01\n\nDiffFormat\x12\x1b\n\x17\x44IFF_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44IFF_FORMAT_TEXT\x10\x01\x12\x18\n\x14\x44IFF_FORMAT_MARKDOWN\x10\x02\x12\x14\n\x10\x44IFF_FORMAT_JSON\x10\x03\x12\x14\n\x10\x44IFF_FORMAT_HTML\x10\x04\x32\xb0\x03\n\rPolicyService\x12G\n\x08\x45valuate\x12\x1c.rxpolicy.v1.EvaluateRequest\x1a\x1d.rxpolicy.v1.EvaluateResponse\x12]\n\x0e\x45valuateStream\x12\".rxpolicy.v1.EvaluateStreamRequest\x1a#.rxpolicy.v1.EvaluateStreamResponse(\x01\x30\x01\x12S\n\x0cListVersions\x12 .rxpolicy.v1.ListVersionsRequest\x1a!.rxpolicy.v1.ListVersionsResponse\x12M\n\nGetVersion\x12\x1e.rxpolicy.v1.GetVersionRequest\x1a\x1f.rxpolicy.v1.GetVersionResponse\x12S\n\x0c\x44iffVersions\x12 .rxpolicy.v1.DiffVersionsRequest\x1a!.rxpolicy.v1.DiffVersionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rxpolicy.v1.policy_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DIFFFORMAT']._serialized_start=1328
-  _globals['_DIFFFORMAT']._serialized_end=1461
+  _globals['_DIFFFORMAT']._serialized_start=1436
+  _globals['_DIFFFORMAT']._serialized_end=1569
   _globals['_EVALUATEREQUEST']._serialized_start=130
   _globals['_EVALUATEREQUEST']._serialized_end=320
   _globals['_EVALUATERESPONSE']._serialized_start=322
-  _globals['_EVALUATERESPONSE']._serialized_end=401
-  _globals['_EVALUATESTREAMREQUEST']._serialized_start=403
-  _globals['_EVALUATESTREAMREQUEST']._serialized_end=474
-  _globals['_EVALUATESTREAMRESPONSE']._serialized_start=476
-  _globals['_EVALUATESTREAMRESPONSE']._serialized_end=546
-  _globals['_EVALUATERESULT']._serialized_start=549
-  _globals['_EVALUATERESULT']._serialized_end=682
-  _globals['_LISTVERSIONSREQUEST']._serialized_start=684
-  _globals['_LISTVERSIONSREQUEST']._serialized_end=724
-  _globals['_LISTVERSIONSRESPONSE']._serialized_start=726
-  _globals['_LISTVERSIONSRESPONSE']._serialized_end=838
-  _globals['_GETVERSIONREQUEST']._serialized_start=840
-  _globals['_GETVERSIONREQUEST']._serialized_end=932
-  _globals['_GETVERSIONRESPONSE']._serialized_start=934
-  _globals['_GETVERSIONRESPONSE']._serialized_end=999
-  _globals['_DIFFVERSIONSREQUEST']._serialized_start=1002
-  _globals['_DIFFVERSIONSREQUEST']._serialized_end=1135
-  _globals['_DIFFVERSIONSRESPONSE']._serialized_start=1138
-  _globals['_DIFFVERSIONSRESPONSE']._serialized_end=1325
-  _globals['_POLICYSERVICE']._serialized_start=1464
-  _globals['_POLICYSERVICE']._serialized_end=1896
+  _globals['_EVALUATERESPONSE']._serialized_end=428
+  _globals['_EVALUATESTREAMREQUEST']._serialized_start=430
+  _globals['_EVALUATESTREAMREQUEST']._serialized_end=501
+  _globals['_EVALUATESTREAMRESPONSE']._serialized_start=503
+  _globals['_EVALUATESTREAMRESPONSE']._serialized_end=600
+  _globals['_EVALUATERESULT']._serialized_start=603
+  _globals['_EVALUATERESULT']._serialized_end=736
+  _globals['_LISTVERSIONSREQUEST']._serialized_start=738
+  _globals['_LISTVERSIONSREQUEST']._serialized_end=778
+  _globals['_LISTVERSIONSRESPONSE']._serialized_start=780
+  _globals['_LISTVERSIONSRESPONSE']._serialized_end=892
+  _globals['_GETVERSIONREQUEST']._serialized_start=894
+  _globals['_GETVERSIONREQUEST']._serialized_end=986
+  _globals['_GETVERSIONRESPONSE']._serialized_start=988
+  _globals['_GETVERSIONRESPONSE']._serialized_end=1080
+  _globals['_DIFFVERSIONSREQUEST']._serialized_start=1083
+  _globals['_DIFFVERSIONSREQUEST']._serialized_end=1216
+  _globals['_DIFFVERSIONSRESPONSE']._serialized_start=1219
+  _globals['_DIFFVERSIONSRESPONSE']._serialized_end=1433
+  _globals['_POLICYSERVICE']._serialized_start=1572
+  _globals['_POLICYSERVICE']._serialized_end=2004
 # @@protoc_insertion_point(module_scope)

@@ -43,12 +43,14 @@ class EvaluateRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., policy_id: _Optional[str] = ..., as_known_on: _Optional[str] = ..., include_trace: _Optional[bool] = ..., facts: _Optional[_Union[_facts_pb2.Facts, _Mapping]] = ..., version: _Optional[str] = ...) -> None: ...
 
 class EvaluateResponse(_message.Message):
-    __slots__ = ("request_id", "decision")
+    __slots__ = ("request_id", "decision", "policy_set_digest")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
+    POLICY_SET_DIGEST_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     decision: _decision_pb2.Decision
-    def __init__(self, request_id: _Optional[str] = ..., decision: _Optional[_Union[_decision_pb2.Decision, _Mapping]] = ...) -> None: ...
+    policy_set_digest: str
+    def __init__(self, request_id: _Optional[str] = ..., decision: _Optional[_Union[_decision_pb2.Decision, _Mapping]] = ..., policy_set_digest: _Optional[str] = ...) -> None: ...
 
 class EvaluateStreamRequest(_message.Message):
     __slots__ = ("requests",)
@@ -57,10 +59,12 @@ class EvaluateStreamRequest(_message.Message):
     def __init__(self, requests: _Optional[_Iterable[_Union[EvaluateRequest, _Mapping]]] = ...) -> None: ...
 
 class EvaluateStreamResponse(_message.Message):
-    __slots__ = ("results",)
+    __slots__ = ("results", "policy_set_digest")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_SET_DIGEST_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[EvaluateResult]
-    def __init__(self, results: _Optional[_Iterable[_Union[EvaluateResult, _Mapping]]] = ...) -> None: ...
+    policy_set_digest: str
+    def __init__(self, results: _Optional[_Iterable[_Union[EvaluateResult, _Mapping]]] = ..., policy_set_digest: _Optional[str] = ...) -> None: ...
 
 class EvaluateResult(_message.Message):
     __slots__ = ("request_id", "decision", "error")
@@ -99,10 +103,12 @@ class GetVersionRequest(_message.Message):
     def __init__(self, policy_id: _Optional[str] = ..., version: _Optional[str] = ..., in_force_on: _Optional[str] = ...) -> None: ...
 
 class GetVersionResponse(_message.Message):
-    __slots__ = ("version",)
+    __slots__ = ("version", "policy_set_digest")
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    POLICY_SET_DIGEST_FIELD_NUMBER: _ClassVar[int]
     version: _version_pb2.PolicyVersion
-    def __init__(self, version: _Optional[_Union[_version_pb2.PolicyVersion, _Mapping]] = ...) -> None: ...
+    policy_set_digest: str
+    def __init__(self, version: _Optional[_Union[_version_pb2.PolicyVersion, _Mapping]] = ..., policy_set_digest: _Optional[str] = ...) -> None: ...
 
 class DiffVersionsRequest(_message.Message):
     __slots__ = ("policy_id", "from_ref", "to_ref", "semantic", "format")
@@ -119,17 +125,19 @@ class DiffVersionsRequest(_message.Message):
     def __init__(self, policy_id: _Optional[str] = ..., from_ref: _Optional[str] = ..., to_ref: _Optional[str] = ..., semantic: _Optional[bool] = ..., format: _Optional[_Union[DiffFormat, str]] = ...) -> None: ...
 
 class DiffVersionsResponse(_message.Message):
-    __slots__ = ("content", "media_type", "from_version", "to_version", "equivalent", "required_bump")
+    __slots__ = ("content", "media_type", "from_version", "to_version", "equivalent", "required_bump", "policy_set_digest")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
     TO_VERSION_FIELD_NUMBER: _ClassVar[int]
     EQUIVALENT_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_BUMP_FIELD_NUMBER: _ClassVar[int]
+    POLICY_SET_DIGEST_FIELD_NUMBER: _ClassVar[int]
     content: str
     media_type: str
     from_version: str
     to_version: str
     equivalent: bool
     required_bump: str
-    def __init__(self, content: _Optional[str] = ..., media_type: _Optional[str] = ..., from_version: _Optional[str] = ..., to_version: _Optional[str] = ..., equivalent: _Optional[bool] = ..., required_bump: _Optional[str] = ...) -> None: ...
+    policy_set_digest: str
+    def __init__(self, content: _Optional[str] = ..., media_type: _Optional[str] = ..., from_version: _Optional[str] = ..., to_version: _Optional[str] = ..., equivalent: _Optional[bool] = ..., required_bump: _Optional[str] = ..., policy_set_digest: _Optional[str] = ...) -> None: ...
