@@ -20,6 +20,7 @@ The drain waits on ``wait_quiet``: every call admitted has ended and callers sto
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
@@ -28,6 +29,11 @@ import grpc
 
 from .auth import DENIED, OPEN_METHODS, TokenCheck
 from .logs import DecisionLog
+
+# The request message admission read for a unary call, for the observer of the same call
+# (observe.py), which reads no message itself. Every call runs in a task of its own, so in
+# a context of its own: one call's message is never seen by another.
+UNARY_REQUEST: contextvars.ContextVar[Any] = contextvars.ContextVar("rxpolicy_unary_request")
 
 
 @attrs.frozen
@@ -156,27 +162,33 @@ class Admission:
         self._deciding += 1
         return True
 
-    async def _message(self, requests: AsyncIterator[Any], timeout: float) -> Any:
-        """The next request message; raises CallEnded when none comes within ``timeout``,
-        StopAsyncIteration when the caller closed its side."""
+    async def _message(self, read: Callable[[], Awaitable[Any]], timeout: float) -> Any:
+        """The next request message from ``read``; raises CallEnded when none comes within
+        ``timeout``, StopAsyncIteration when the caller closed its side."""
         try:
             # asyncio.timeout, not wait_for: no task per call on this hot path.
             async with asyncio.timeout(timeout):
-                return await anext(requests)
+                message = await read()
         except TimeoutError:
             raise CallEnded(
                 grpc.StatusCode.DEADLINE_EXCEEDED, f"no request message arrived within {timeout:g} s"
             ) from None
+        if message is grpc.aio.EOF:
+            raise StopAsyncIteration
+        return message
 
     def _unary(self, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         # grpc.aio calls the handler with its own context: typed for the sync server.
         inner = cast(Callable[..., Awaitable[Any]], handler.unary_unary)
 
-        async def call(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def call(_requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             self._enter()
             try:
                 try:
-                    request = await self._message(aiter(requests), self._limits.message_timeout)
+                    # context.read, not the request iterator gRPC passes: the iterator's
+                    # asynchronous generator measured about 50 us of server CPU a call.
+                    request = await self._message(context.read, self._limits.message_timeout)
+                    UNARY_REQUEST.set(request)
                 except StopAsyncIteration:
                     await context.abort(
                         grpc.StatusCode.INVALID_ARGUMENT, "the call ended without its request message"
@@ -222,7 +234,7 @@ class Admission:
         timeout = self._limits.message_timeout
         while True:
             try:
-                message = await self._message(requests, timeout)
+                message = await self._message(requests.__anext__, timeout)
             except StopAsyncIteration:
                 return
             if not holding:

@@ -19,6 +19,7 @@ import grpc
 from rxpolicy import limits
 
 from .access_log import AccessLog
+from .admission import UNARY_REQUEST
 from .metrics import UNKNOWN_METHOD, ServerMetrics
 
 if TYPE_CHECKING:  # generic only in the type stubs
@@ -132,6 +133,8 @@ class CallObserver:
                 raise
             finally:
                 first = counted.request_id if counted is not None else _request_id(request)
+                if first is None:  # a unary call admission read the message of (context.read)
+                    first = _request_id(UNARY_REQUEST.get(None))
                 self._ended(method, context, started, raised, _request_id(response) or first)
 
         return call

@@ -488,4 +488,3 @@ def method_handlers(servicer: PolicyServicer) -> dict[str, grpc.RpcMethodHandler
         else:
             raise TypeError(f"rpc {method.full_name}: no handler for its streaming kind {kind}")
     return handlers
-
