@@ -47,12 +47,16 @@ def _request_id(message: Any) -> str | None:
 
 
 class _Requests:
-    """A call's request iterator that counts messages and keeps the first one's request id."""
+    """A call's request iterator that counts messages and keeps the first one's request id.
+    gRPC's iterator is entered at the first message asked for, not before: admission reads
+    a unary call's message with ``context.read`` and never iterates (entering gRPC's
+    iterator builds an asynchronous generator, measured costly on that path)."""
 
-    __slots__ = ("_inner", "count", "request_id")
+    __slots__ = ("_inner", "_source", "count", "request_id")
 
-    def __init__(self, inner: AsyncIterator[Any]) -> None:
-        self._inner = inner
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._inner: AsyncIterator[Any] | None = None
         self.count = 0
         self.request_id: str | None = None
 
@@ -60,6 +64,8 @@ class _Requests:
         return self
 
     async def __anext__(self) -> Any:
+        if self._inner is None:
+            self._inner = aiter(self._source)
         message = await self._inner.__anext__()
         if not self.count:
             self.request_id = _request_id(message)
@@ -122,7 +128,7 @@ class CallObserver:
 
         async def call(request: Any, context: Any) -> Any:
             started = self._started(method)
-            counted = _Requests(aiter(request)) if streaming else None
+            counted = _Requests(request) if streaming else None
             raised: BaseException | None = None
             response = None
             try:
@@ -144,7 +150,7 @@ class CallObserver:
 
         async def call(request: Any, context: Any) -> AsyncIterator[Any]:
             started = self._started(method)
-            counted = _Requests(aiter(request)) if streaming else None
+            counted = _Requests(request) if streaming else None
             raised: BaseException | None = None
             try:
                 async for response in inner(counted if counted is not None else request, context):
