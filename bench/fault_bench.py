@@ -161,12 +161,19 @@ def copy_policies(tmp: Path) -> Path:
     return root
 
 
-def new_version(root: Path) -> None:
+def new_version(root: Path) -> str:
+    """A new patch version after the latest one (named from the directory: the latest served
+    version changes with every correction record), returned."""
+    from rxpolicy.server.engine.store import VersionStore
+
+    major, minor, patch = (int(part) for part in VersionStore.load(root).resolve("latest").version.split("."))
+    version = f"{major}.{minor}.{patch + 1}"
     subprocess.run(
         [*CLI, "new-version", "--policies", str(root), "--effective", "2026-01-15", "--log", "Annual review",
-         "--version", "4.5.1"],
+         "--version", version],
         check=True, capture_output=True,
     )  # fmt: skip
+    return version
 
 
 # ------------------------------------------------------------------ scenarios
@@ -262,12 +269,12 @@ def reload(tmp: Path, quick: bool) -> dict[str, Any]:
     loader = threading.Thread(target=_load, args=(srv.target, calls, 50, tally, versions))
     loader.start()
     wait_for(lambda: tally.made >= calls // 5)
-    new_version(root)
+    added = new_version(root)
     from rxpolicy.server.engine.lockfile import add_new_to_lock
 
     add_new_to_lock(root / "CP.PHAR.431")
     srv.proc.send_signal(signal.SIGHUP)
-    to_new = wait_for(lambda: versions["4.5.1"] > 0)
+    to_new = wait_for(lambda: versions[added] > 0)
     loader.join(LIMIT_S * 5)
     tampered = root / "CP.PHAR.431" / "2025-03-25.yaml"
     tampered.write_text(tampered.read_text() + "\n# edited after publication\n")
