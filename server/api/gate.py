@@ -44,10 +44,6 @@ class Gate(grpc.GenericRpcHandler):
         }
         self._refusals: dict[tuple[str, grpc.StatusCode, str], Handler] = {}
 
-    @property
-    def methods(self) -> frozenset[str]:
-        return frozenset(self._served)
-
     def _observed(self, method: str, handler: Handler) -> Handler:
         return handler if self._observer is None else self._observer.wrap(method, handler)
 

@@ -24,7 +24,7 @@ import asyncio
 import gc
 import signal
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -58,12 +58,9 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-def new_aio_server(
-    config: ServeConfig, *, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
-) -> grpc.aio.Server:
+def new_aio_server(config: ServeConfig) -> grpc.aio.Server:
     """A grpc.aio server with the limits of ``config`` (also used to build the benchmark's echo)."""
     return grpc.aio.server(
-        interceptors=list(interceptors),
         options=[
             ("grpc.max_receive_message_length", config.max_receive_bytes),
             ("grpc.max_send_message_length", config.max_send_bytes),

@@ -247,7 +247,7 @@ class PolicyServicer:
             response = pb.EvaluateStreamResponse(results=[self._oversized(len(batch.requests), log)])
         else:
             # Each result is filled in place in the response: built apart, every one would
-            # be copied in whole.
+            # be copied in whole. The digest first, so the size check below counts it.
             response = pb.EvaluateStreamResponse(policy_set_digest=store.policy_set_digest)
             add = response.results.add
             requests = batch.requests
