@@ -9,12 +9,13 @@ combinator from the language registry (language.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 from rxpolicy.decisions import Alternative, InformationRequest, SubmittedValue
 
+from . import procedure
 from .dates import approved_through
 from .decision import (
     Approval,
@@ -207,6 +208,18 @@ class _CompiledReferral:
     rules: tuple[_CompiledRule, ...]
 
 
+def _compile_referral(referral: Referral) -> _CompiledReferral:
+    rules = tuple(
+        _CompiledRule(
+            rule,
+            Citation(rule.key, rule.cite, rule.text, rule.gloss),
+            None if rule.when is None else compile_node(rule.when),
+        )
+        for rule in referral.rules
+    )
+    return _CompiledReferral(referral, Citation(referral.key, referral.cite, referral.text), rules)
+
+
 class CompiledVersion:
     """A version ready to decide: every criterion compiled once (evaluator, explanation,
     citations), and the normalisation plan of the facts and measures it reads."""
@@ -228,36 +241,23 @@ class CompiledVersion:
         self.plan = NormalisationPlan.of(version, self.measures)
         self.about = version_notes(version)  # the same for every decision of this version
         self.questions = question_table(version)
-        self.by_request_type: dict[str, list[_CompiledIndication]] = {}
         self._indications: dict[str, _CompiledIndication] = {}
         self._nodes: dict[str, CompiledNode] = {}
-        for ind in version.indications:
-            root = compile_node(ind.criteria)
-            assert isinstance(root, CompiledGroup)
-            compiled = _CompiledIndication(
-                ind,
-                Citation(ind.key, ind.cite, ind.title),
-                compile_node(ind.applies_to),
-                root,
-                DoseCeilings(version, ind.criteria.children, _compile),
-            )
-            self._indications[ind.key] = compiled
-            _index(root, self._nodes)
-            for rt in ind.request_types:
-                self.by_request_type.setdefault(rt, []).append(compiled)
-        self.referrals: dict[str, _CompiledReferral] = {}
-        for referral in version.referrals:
-            rules = tuple(
-                _CompiledRule(
-                    rule,
-                    Citation(rule.key, rule.cite, rule.text, rule.gloss),
-                    None if rule.when is None else compile_node(rule.when),
-                )
-                for rule in referral.rules
-            )
-            cr = _CompiledReferral(referral, Citation(referral.key, referral.cite, referral.text), rules)
-            for rt in referral.request_types:
-                self.referrals.setdefault(rt, cr)
+        self.routes = procedure.routes(version, self._compile_indication, _compile_referral)
+
+    def _compile_indication(self, ind: Indication) -> _CompiledIndication:
+        root = compile_node(ind.criteria)
+        assert isinstance(root, CompiledGroup)
+        compiled = _CompiledIndication(
+            ind,
+            Citation(ind.key, ind.cite, ind.title),
+            compile_node(ind.applies_to),
+            root,
+            DoseCeilings(self.version, ind.criteria.children, _compile),
+        )
+        self._indications[ind.key] = compiled
+        _index(root, self._nodes)
+        return compiled
 
     def normalise(self, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None) -> Facts:
         """The request's facts under this version, with the measures its criteria read."""
@@ -334,89 +334,10 @@ class CompiledVersion:
         """The fast path: Kleene evaluation, which may pend where a case split would not.
         ``explain=False`` (the case split's branches): a pend or denial without the
         letters' parts (requests for information, questions, submitted values)."""
-        request_type = facts[REQUEST_TYPE]
-        candidates = self.by_request_type.get(request_type, ())
-        unknown: list[_CompiledIndication] = []
-        for candidate in candidates:
-            selected = candidate.selector.evaluate(facts)
-            if selected is True:
-                return self._decide_indication(candidate, facts, with_trace, explain)
-            if selected is None:
-                unknown.append(candidate)
-        if unknown:
-            # The indication cannot be chosen (typically: diagnosis unknown).
-            missing: list[str] = []
-            for c in unknown:
-                missing_facts(c.selector, facts, missing)
-            if not explain:
-                return Decision("pend", self.ref, missing=tuple(missing))
-            return self._pend(
-                None,
-                tuple(missing),
-                [c.selector for c in unknown],
-                facts,
-                tuple(trace(c.selector, facts) for c in unknown) if with_trace else None,
-            )
-        return self._refer(request_type, facts, with_trace, explain)
+        route = self.routes[facts[REQUEST_TYPE]]  # the loader gives every request type a route
+        return procedure.decide(_Deciding(self, facts, with_trace, explain), route)
 
-    def _decide_indication(
-        self, ci: _CompiledIndication, facts: Facts, with_trace: bool, explain: bool = True
-    ) -> Decision:
-        criteria = ci.root.children
-        results = [evaluate(facts) for evaluate in ci.evaluators]
-        full_trace = (trace(ci.root, facts),) if with_trace else None
-        if False in results:
-            unmet = []
-            for criterion, result in zip(criteria, results, strict=True):
-                if result is False:
-                    because: list[CompiledNode] = []
-                    failed_leaves(criterion, facts, because)
-                    key = criterion.node.key
-                    unmet.append(
-                        Unmet(
-                            criterion.citation,
-                            tuple([c.citation for c in because if c.node.key != key]),
-                            _submitted(because, facts) if explain else (),
-                        )
-                    )
-            if not explain:
-                return Decision("deny", self.ref, ci.citation, unmet=tuple(unmet))
-            # The criteria still unknown, with what would settle them, so an appeal can
-            # answer every open question at once.
-            open_criteria = [c for c, result in zip(criteria, results, strict=True) if result is None]
-            still_unknown = self._information_requests(open_criteria, facts)
-            return Decision(
-                "deny",
-                self.ref,
-                ci.citation,
-                unmet=tuple(unmet),
-                trace=full_trace,
-                unknown=still_unknown,
-                questions=questions(facts_of(still_unknown), self.questions),
-                notes=self.about.notes,
-                about=self.about,
-            )
-        if None in results:
-            missing: list[str] = []
-            open_criteria = []
-            for criterion, result in zip(criteria, results, strict=True):
-                if result is None:
-                    missing_facts(criterion, facts, missing)
-                    open_criteria.append(criterion)
-            if not explain:
-                return Decision("pend", self.ref, ci.citation, missing=tuple(missing))
-            return self._pend(ci.citation, tuple(missing), open_criteria, facts, full_trace)
-        return Decision(
-            "approve",
-            self.ref,
-            ci.citation,
-            approval=self._approval(ci, facts),
-            notes=self.about.notes,  # what this version says but the engine cannot model
-            trace=full_trace,
-            about=self.about,
-        )
-
-    def _information_requests(
+    def information_requests(
         self,
         criteria: list[CompiledNode],
         facts: Facts,
@@ -439,7 +360,7 @@ class CompiledVersion:
                 out.append(InformationRequest(name, tuple(one_of)))
         return tuple(out)
 
-    def _pend(
+    def pend_decision(
         self,
         section: Citation | None,
         missing: tuple[str, ...],
@@ -456,78 +377,227 @@ class CompiledVersion:
             section,
             missing=missing,
             trace=full_trace,
-            unknown=self._information_requests(open_criteria, facts, missing, named),
+            unknown=self.information_requests(open_criteria, facts, missing, named),
             questions=questions(missing, self.questions),
             notes=self.about.notes,
             about=self.about,
         )
 
-    def _approval(self, ci: _CompiledIndication, facts: Facts) -> Approval:
+
+class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _CompiledReferral]):
+    """The decision procedure (procedure.py) over one concrete request: Kleene values,
+    one side of each branch run, each outcome built with its explanation."""
+
+    __slots__ = ("compiled", "explain", "facts", "with_trace")
+    true = True
+
+    def __init__(self, compiled: CompiledVersion, facts: Facts, with_trace: bool, explain: bool) -> None:
+        self.compiled = compiled
+        self.facts = facts
+        self.with_trace = with_trace
+        self.explain = explain
+
+    # ---- truth values and conditions
+    def selector(self, indication: _CompiledIndication) -> Kleene:
+        return indication.selector.evaluate(self.facts)
+
+    def criteria(self, indication: _CompiledIndication) -> list[Kleene]:
+        facts = self.facts
+        return [evaluate(facts) for evaluate in indication.evaluators]
+
+    def conditions(self, referral: _CompiledReferral) -> list[Kleene]:
+        facts = self.facts
+        return [True if rule.when is None else rule.when.evaluate(facts) for rule in referral.rules]
+
+    def surely(self, value: Kleene) -> bool:
+        return value is True
+
+    def surely_not(self, value: Kleene) -> bool:
+        return value is False
+
+    def some_false(self, values: Sequence[Kleene]) -> bool:
+        return False in values
+
+    def some_unknown(self, values: Sequence[Kleene]) -> bool:
+        return None in values
+
+    def both(self, a: bool, b: bool) -> bool:
+        return a and b
+
+    def negation(self, a: bool) -> bool:
+        return not a
+
+    def some(self, conds: Sequence[bool]) -> bool:
+        return any(conds)
+
+    def one_target(self, referral: _CompiledReferral, possible: Sequence[bool]) -> bool:
+        return len(self._targets(referral, possible)) == 1
+
+    def _targets(self, referral: _CompiledReferral, possible: Sequence[bool]) -> set[str]:
+        key_value = self.facts[referral.referral.keyed_by]
+        return {rule.rule.refer_to[key_value] for rule, p in zip(referral.rules, possible, strict=True) if p}
+
+    def branch(self, cond: bool, then: Callable[[], Decision], otherwise: Callable[[], Decision]) -> Decision:
+        return then() if cond else otherwise()
+
+    # ---- outcomes
+    def _full_trace(self, ci: _CompiledIndication) -> tuple[TraceNode, ...] | None:
+        return (trace(ci.root, self.facts),) if self.with_trace else None
+
+    def approve(self, indication: _CompiledIndication) -> Decision:
+        about = self.compiled.about
+        return Decision(
+            "approve",
+            self.compiled.ref,
+            indication.citation,
+            approval=self._approval(indication),
+            notes=about.notes,  # what this version says but the engine cannot model
+            trace=self._full_trace(indication),
+            about=about,
+        )
+
+    def _approval(self, ci: _CompiledIndication) -> Approval:
+        facts = self.facts
         ind = ci.indication
         first_day = facts[SERVICE_DATE]
         limits = ci.dose_ceilings.applied(facts)
         duration = ind.durations[facts[ind.durations_keyed_by]]
-        if duration.length_of_benefit or duration.months is None:
+        if procedure.for_length_of_benefit(duration):
             return Approval(None, True, None, first_day, limits)
         months = duration.months
+        assert months is not None  # a month count, or the length of benefit above
         if duration.at_most_fact is not None:
             asked = facts.get(duration.at_most_fact)
             if asked is not None and asked < months:
                 months = asked
         return Approval(months, False, approved_through(first_day, months), first_day, limits)
 
-    def _refer(self, request_type: str, facts: Facts, with_trace: bool, explain: bool = True) -> Decision:
-        cr = self.referrals[request_type]  # the loader ensures every request type has one
-        key_value = facts[cr.referral.keyed_by]
-        possible: list[_CompiledRule] = []  # rules that may apply, in order, up to the first that surely does
-        missing: list[str] = []
-        open_rules: list[_CompiledRule] = []
-        read = 0  # rules read, up to the first that surely applies: the trace shows those
-        for rule in cr.rules:
-            read += 1
-            result = True if rule.when is None else rule.when.evaluate(facts)
+    def deny(self, indication: _CompiledIndication, criteria: Sequence[Kleene]) -> Decision:
+        facts, compiled = self.facts, self.compiled
+        unmet = []
+        for criterion, result in zip(indication.root.children, criteria, strict=True):
             if result is False:
-                continue
-            possible.append(rule)
-            if result is True:
-                break
+                because: list[CompiledNode] = []
+                failed_leaves(criterion, facts, because)
+                key = criterion.node.key
+                unmet.append(
+                    Unmet(
+                        criterion.citation,
+                        tuple([c.citation for c in because if c.node.key != key]),
+                        _submitted(because, facts) if self.explain else (),
+                    )
+                )
+        if not self.explain:
+            return Decision("deny", compiled.ref, indication.citation, unmet=tuple(unmet))
+        # The criteria still unknown, with what would settle them, so an appeal can
+        # answer every open question at once.
+        open_criteria = [
+            c for c, result in zip(indication.root.children, criteria, strict=True) if result is None
+        ]
+        still_unknown = compiled.information_requests(open_criteria, facts)
+        return Decision(
+            "deny",
+            compiled.ref,
+            indication.citation,
+            unmet=tuple(unmet),
+            trace=self._full_trace(indication),
+            unknown=still_unknown,
+            questions=questions(facts_of(still_unknown), compiled.questions),
+            notes=compiled.about.notes,
+            about=compiled.about,
+        )
+
+    def pend(self, indication: _CompiledIndication, criteria: Sequence[Kleene]) -> Decision:
+        facts = self.facts
+        missing: list[str] = []
+        open_criteria = []
+        for criterion, result in zip(indication.root.children, criteria, strict=True):
+            if result is None:
+                missing_facts(criterion, facts, missing)
+                open_criteria.append(criterion)
+        if not self.explain:
+            return Decision("pend", self.compiled.ref, indication.citation, missing=tuple(missing))
+        return self.compiled.pend_decision(
+            indication.citation, tuple(missing), open_criteria, facts, self._full_trace(indication)
+        )
+
+    def pend_selection(
+        self, candidates: Sequence[_CompiledIndication], selectors: Sequence[Kleene]
+    ) -> Decision:
+        facts = self.facts
+        unknown = [c for c, selected in zip(candidates, selectors, strict=True) if selected is None]
+        missing: list[str] = []
+        for c in unknown:
+            missing_facts(c.selector, facts, missing)
+        if not self.explain:
+            return Decision("pend", self.compiled.ref, missing=tuple(missing))
+        return self.compiled.pend_decision(
+            None,
+            tuple(missing),
+            [c.selector for c in unknown],
+            facts,
+            tuple(trace(c.selector, facts) for c in unknown) if self.with_trace else None,
+        )
+
+    def _referral_trace(
+        self, referral: _CompiledReferral, conditions: Sequence[Kleene]
+    ) -> tuple[TraceNode, ...] | None:
+        """The rules read, up to the first that surely applies."""
+        if not self.with_trace:
+            return None
+        read = next((i + 1 for i, value in enumerate(conditions) if value is True), len(conditions))
+        return tuple(trace(rule.when, self.facts) for rule in referral.rules[:read] if rule.when is not None)
+
+    def refer(
+        self, referral: _CompiledReferral, conditions: Sequence[Kleene], possible: Sequence[bool]
+    ) -> Decision:
+        about = self.compiled.about
+        return Decision(
+            "refer",
+            self.compiled.ref,
+            referral.citation,
+            refer_to=self._targets(referral, possible).pop(),
+            referral=tuple(rule.citation for rule, p in zip(referral.rules, possible, strict=True) if p),
+            trace=self._referral_trace(referral, conditions),
+            notes=about.notes,
+            about=about,
+        )
+
+    def refer_pend(
+        self, referral: _CompiledReferral, conditions: Sequence[Kleene], possible: Sequence[bool]
+    ) -> Decision:
+        facts = self.facts
+        open_rules = [
+            rule
+            for rule, value, p in zip(referral.rules, conditions, possible, strict=True)
+            if p and value is None and rule.when is not None
+        ]
+        missing: list[str] = []
+        for rule in open_rules:
             assert rule.when is not None
             missing_facts(rule.when, facts, missing)
-            open_rules.append(rule)
-        full_trace = None
-        if with_trace:
-            full_trace = tuple(trace(rule.when, facts) for rule in cr.rules[:read] if rule.when is not None)
-        if not possible:
-            # No rule applies: nothing in the policy covers the request, so it is not met.
-            return Decision(
-                "deny",
-                self.ref,
-                cr.citation,
-                unmet=(Unmet(cr.citation),),
-                trace=full_trace,
-                notes=self.about.notes,
-                about=self.about,
-            )
-        targets = {rule.rule.refer_to[key_value] for rule in possible}
-        if len(targets) == 1:
-            # Every rule that could still apply names the same policy: refer now.
-            return Decision(
-                "refer",
-                self.ref,
-                cr.citation,
-                refer_to=targets.pop(),
-                referral=tuple(rule.citation for rule in possible),
-                trace=full_trace,
-                notes=self.about.notes,
-                about=self.about,
-            )
-        if not explain:
-            return Decision("pend", self.ref, cr.citation, missing=tuple(missing))
-        return self._pend(
-            cr.citation,
+        if not self.explain:
+            return Decision("pend", self.compiled.ref, referral.citation, missing=tuple(missing))
+        return self.compiled.pend_decision(
+            referral.citation,
             tuple(missing),
             [rule.when for rule in open_rules if rule.when is not None],
             facts,
-            full_trace,
-            [rule.citation for rule in open_rules if rule.when is not None],
+            self._referral_trace(referral, conditions),
+            [rule.citation for rule in open_rules],
         )
+
+    def refer_none(self, referral: _CompiledReferral) -> Decision:
+        about = self.compiled.about
+        return Decision(
+            "deny",
+            self.compiled.ref,
+            referral.citation,
+            unmet=(Unmet(referral.citation),),
+            trace=self._referral_trace(referral, self.conditions(referral)),
+            notes=about.notes,
+            about=about,
+        )
+
+    def uncovered(self) -> Decision:
+        return Decision("deny", self.compiled.ref, notes=self.compiled.about.notes, about=self.compiled.about)

@@ -1,24 +1,26 @@
 """One version's decision over the symbolic request space, as z3 terms.
 
-This mirrors evaluate.CompiledVersion.decide step by step (Kleene values as a pair
-of "surely true" / "surely false" booleans, indication selection where the first
-surely-applying candidate wins, referral rules first-match with "every rule that may
-still apply names the same target", durations with at_most_fact), so that a
-question about outcomes becomes a satisfiability question. Every witness found
-through it is re-decided by the real evaluator, and the tests pin random requests
-onto it and compare, so a divergence from evaluate.py shows up as an error, not as
-a wrong answer.
+The decision procedure is the engine's own (engine/procedure.py: indication selection
+where the first surely-applying candidate wins, referral rules first-match with "every rule
+that may still apply names the same target"), run here over an algebra of z3 terms:
+Kleene values as a pair of "surely true" / "surely false" booleans, and each branch an
+if-then-else of both its sides. So a question about outcomes becomes a satisfiability
+question. What is this module's own is how a symbolic fact splits into cases (request
+type, line of business) and the duration's month count as a term. Every witness found
+through it is re-decided by the real evaluator, and the tests pin random requests onto it
+and compare.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 import z3  # type: ignore[import-untyped]
 
+from ...engine import procedure
 from ...engine.decision import Decision
 from ...engine.errors import InvalidRequest
 from ...engine.loading import REQUEST_TYPE
@@ -115,7 +117,7 @@ class VersionEncoding:
 
     # ------------------------------------------------------------------ decision
 
-    def _const(self, code: int, section: SectionId | None = None) -> Outcome:
+    def constant(self, code: int, section: SectionId | None = None) -> Outcome:
         index = NO_SECTION if section is None else self.tables.sections.index(section)
         return Outcome(
             z3.IntVal(code), z3.BoolVal(False), z3.IntVal(0), z3.IntVal(NO_TARGET), z3.IntVal(index)
@@ -123,49 +125,28 @@ class VersionEncoding:
 
     def _outcome(self) -> Outcome:
         request_type = self.space.enum(REQUEST_TYPE)
-        result = self._const(INVALID)
+        algebra = _Symbolic(self)
+        routes = procedure.routes(self.version, lambda ind: ind, lambda referral: referral)
+        result = self.constant(INVALID)
         for cond, term in request_type.cases(self.side):
-            result = _choose(cond, self._for_request_type(term), result)
-        return _choose(self.valid, result, self._const(INVALID))
+            route = routes.get(term)
+            # A request type the version does not name has no candidate and no referral.
+            decided = procedure.decide(algebra, route if route is not None else procedure.Route((), None))
+            result = _choose(cond, decided, result)
+        return _choose(self.valid, result, self.constant(INVALID))
 
-    def _for_request_type(self, request_type: str) -> Outcome:
-        candidates = [ind for ind in self.version.indications if request_type in ind.request_types]
-        selectors = [self.node(ind.applies_to) for ind in candidates]
-        some_unknown = z3.Or([z3.And(z3.Not(s.t), z3.Not(s.f)) for s in selectors] or [False])
-        referral = next((r for r in self.version.referrals if request_type in r.request_types), None)
-        result = _choose(
-            some_unknown,
-            self._const(PEND),
-            self._refer(referral) if referral is not None else self._const(DENY),
-        )
-        # Built backwards so the first surely-applying candidate is the outermost test: it
-        # wins even when an earlier candidate is unknown, as in evaluate.py.
-        for ind, sel in reversed(list(zip(candidates, selectors, strict=True))):
-            result = _choose(sel.t, self._indication(ind), result)
-        return result
-
-    def _indication(self, ind: Indication) -> Outcome:
-        section = ("indication", ind.key)
-        values = list(self.criteria[section].values())
-        deny = z3.Or([v.f for v in values] or [False])
-        unknown = z3.Or([z3.And(z3.Not(v.t), z3.Not(v.f)) for v in values] or [False])
-        approve = self._approval(ind, section)
-        return _choose(
-            deny, self._const(DENY, section), _choose(unknown, self._const(PEND, section), approve)
-        )
-
-    def _approval(self, ind: Indication, section: SectionId) -> Outcome:
+    def approval(self, ind: Indication) -> Outcome:
         keyed = self.space.enum(ind.durations_keyed_by)
         lob: Any = z3.BoolVal(False)
         months: Any = z3.IntVal(0)
         for cond, term in keyed.cases(self.side):
             d_lob, d_months = self._duration(ind.durations[term])
             lob, months = z3.If(cond, d_lob, lob), z3.If(cond, d_months, months)
-        index = self.tables.sections.index(section)
+        index = self.tables.sections.index(("indication", ind.key))
         return Outcome(z3.IntVal(APPROVE), lob, months, z3.IntVal(NO_TARGET), z3.IntVal(index))
 
     def _duration(self, d: Duration) -> tuple[Any, Any]:
-        if d.length_of_benefit or d.months is None:
+        if procedure.for_length_of_benefit(d):
             return z3.BoolVal(True), z3.IntVal(0)
         months: Any = z3.IntVal(d.months)
         if d.at_most_fact is not None:
@@ -173,16 +154,9 @@ class VersionEncoding:
             months = z3.If(z3.And(asked.present, asked.value < d.months), asked.value, months)
         return z3.BoolVal(False), months
 
-    def _refer(self, referral: Referral) -> Outcome:
-        section = ("referral", referral.key)
+    def targets(self, referral: Referral, possible: Sequence[Any]) -> list[tuple[int, Any]]:
+        """For each policy a referral can name: whether some rule that may apply names it."""
         keyed = self.space.enum(referral.keyed_by)
-        rules = self.criteria[section]
-        possible = []
-        none_before_true: Any = z3.BoolVal(True)
-        for rule in referral.rules:
-            value = rules[rule.key]
-            possible.append(z3.And(z3.Not(value.f), none_before_true))
-            none_before_true = z3.And(none_before_true, z3.Not(value.t))
         has = []
         for t_index, policy in enumerate(self.tables.targets):
             names = [
@@ -192,17 +166,85 @@ class VersionEncoding:
                 if rule.refer_to.get(term) == policy
             ]
             has.append((t_index, z3.Or(names) if names else z3.BoolVal(False)))
-        n_targets = z3.Sum([z3.If(h, 1, 0) for _, h in has]) if has else z3.IntVal(0)
+        return has
+
+
+class _Symbolic(procedure.Algebra[Kleene, Any, Outcome, Indication, Referral]):
+    """The decision procedure (engine/procedure.py) over the symbolic request space:
+    both sides of every branch built, joined by an if-then-else."""
+
+    __slots__ = ("encoding",)
+    true = z3.BoolVal(True)
+
+    def __init__(self, encoding: VersionEncoding) -> None:
+        self.encoding = encoding
+
+    def selector(self, indication: Indication) -> Kleene:
+        return self.encoding.node(indication.applies_to)
+
+    def criteria(self, indication: Indication) -> list[Kleene]:
+        return list(self.encoding.criteria[("indication", indication.key)].values())
+
+    def conditions(self, referral: Referral) -> list[Kleene]:
+        return list(self.encoding.criteria[("referral", referral.key)].values())
+
+    def surely(self, value: Kleene) -> Any:
+        return value.t
+
+    def surely_not(self, value: Kleene) -> Any:
+        return value.f
+
+    def some_false(self, values: Sequence[Kleene]) -> Any:
+        return z3.Or([v.f for v in values] or [False])
+
+    def some_unknown(self, values: Sequence[Kleene]) -> Any:
+        return z3.Or([z3.And(z3.Not(v.t), z3.Not(v.f)) for v in values] or [False])
+
+    def both(self, a: Any, b: Any) -> Any:
+        return z3.And(a, b)
+
+    def negation(self, a: Any) -> Any:
+        return z3.Not(a)
+
+    def some(self, conds: Sequence[Any]) -> Any:
+        return z3.Or(list(conds) or [False])
+
+    def one_target(self, referral: Referral, possible: Sequence[Any]) -> Any:
+        has = self.encoding.targets(referral, possible)
+        return (z3.Sum([z3.If(h, 1, 0) for _, h in has]) if has else z3.IntVal(0)) == 1
+
+    def branch(self, cond: Any, then: Callable[[], Outcome], otherwise: Callable[[], Outcome]) -> Outcome:
+        return _choose(cond, then(), otherwise())
+
+    def approve(self, indication: Indication) -> Outcome:
+        return self.encoding.approval(indication)
+
+    def deny(self, indication: Indication, criteria: Sequence[Kleene]) -> Outcome:
+        return self.encoding.constant(DENY, ("indication", indication.key))
+
+    def pend(self, indication: Indication, criteria: Sequence[Kleene]) -> Outcome:
+        return self.encoding.constant(PEND, ("indication", indication.key))
+
+    def pend_selection(self, candidates: Sequence[Indication], selectors: Sequence[Kleene]) -> Outcome:
+        return self.encoding.constant(PEND)
+
+    def refer(self, referral: Referral, conditions: Sequence[Kleene], possible: Sequence[Any]) -> Outcome:
         target: Any = z3.IntVal(NO_TARGET)
-        for t_index, h in has:
+        for t_index, h in self.encoding.targets(referral, possible):
             target = z3.If(h, t_index, target)
-        index = self.tables.sections.index(section)
-        refer = Outcome(z3.IntVal(REFER), z3.BoolVal(False), z3.IntVal(0), target, z3.IntVal(index))
-        return _choose(
-            z3.Not(z3.Or(possible or [False])),
-            self._const(DENY, section),
-            _choose(n_targets == 1, refer, self._const(PEND, section)),
-        )
+        index = self.encoding.tables.sections.index(("referral", referral.key))
+        return Outcome(z3.IntVal(REFER), z3.BoolVal(False), z3.IntVal(0), target, z3.IntVal(index))
+
+    def refer_pend(
+        self, referral: Referral, conditions: Sequence[Kleene], possible: Sequence[Any]
+    ) -> Outcome:
+        return self.encoding.constant(PEND, ("referral", referral.key))
+
+    def refer_none(self, referral: Referral) -> Outcome:
+        return self.encoding.constant(DENY, ("referral", referral.key))
+
+    def uncovered(self) -> Outcome:
+        return self.encoding.constant(DENY)
 
 
 def differs(a: Outcome, b: Outcome) -> Any:

@@ -1,0 +1,201 @@
+"""The decision procedure, written once, over an algebra of truth values.
+
+A request type's candidate indications are tried in order: the first whose selector is
+surely true decides the request; when none is and one is unknown, the request pends (the
+indication cannot be chosen); otherwise the request type's referral decides it. An
+indication denies when one of its numbered criteria is surely false, pends when one is
+unknown, and approves otherwise. A referral's rules apply first-match: a rule may apply
+when it is not surely false and no earlier rule surely applies; when no rule may apply the
+request is denied, when every rule that may apply names the same policy it is referred
+there, and otherwise it pends.
+
+Two back ends run this one procedure. The engine decides a concrete request (evaluate.py:
+truth values are Kleene's True / False / None, a branch runs only the side its condition
+picks, and each outcome is built with its explanation). The semantic analysis builds the
+same procedure as z3 terms (analysis/semantic/encode.py: both sides of every branch are
+built and joined by an if-then-else), so that a question about outcomes becomes a
+satisfiability question. Neither back end decides in its own words, so they cannot drift
+apart.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import attrs
+
+from .model import Duration, Indication, PolicyVersion, Referral
+
+Value = TypeVar("Value")  # a three-valued truth value of the back end
+Cond = TypeVar("Cond")  # a two-valued condition of the back end
+Result = TypeVar("Result")  # what the back end decides: a Decision, or z3 terms of one
+Ind = TypeVar("Ind")  # the back end's handle on an indication (compiled, or the model's)
+Ref = TypeVar("Ref")  # the back end's handle on a referral
+
+
+@attrs.frozen
+class Route(Generic[Ind, Ref]):
+    """What a request type is decided by: its candidate indications, in the version's
+    order, and its referral (the first that names the request type)."""
+
+    candidates: tuple[Ind, ...]
+    referral: Ref | None
+
+
+def routes(
+    version: PolicyVersion, indication: Callable[[Indication], Ind], referral: Callable[[Referral], Ref]
+) -> dict[str, Route[Ind, Ref]]:
+    """Each request type's route, with the back end's handle for each indication and referral."""
+    indications = [(ind, indication(ind)) for ind in version.indications]
+    referrals = [(r, referral(r)) for r in version.referrals]
+    types = [rt for ind in version.indications for rt in ind.request_types]
+    types += [rt for r in version.referrals for rt in r.request_types]
+    return {
+        rt: Route(
+            tuple(h for ind, h in indications if rt in ind.request_types),
+            next((h for r, h in referrals if rt in r.request_types), None),
+        )
+        for rt in dict.fromkeys(types)
+    }
+
+
+def for_length_of_benefit(duration: Duration) -> bool:
+    """An approval with no month count runs for the member's length of benefit."""
+    return duration.length_of_benefit or duration.months is None
+
+
+class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
+    """What a back end provides: the truth values of a version's criteria, conditions
+    over them, a branch, and the outcomes the procedure can reach."""
+
+    __slots__ = ()
+    true: Cond
+
+    # ---- truth values
+    @abc.abstractmethod
+    def selector(self, indication: Ind) -> Value:
+        """Whether the request is for this indication."""
+
+    @abc.abstractmethod
+    def criteria(self, indication: Ind) -> Sequence[Value]:
+        """The indication's numbered criteria, in order."""
+
+    @abc.abstractmethod
+    def conditions(self, referral: Ref) -> Sequence[Value]:
+        """Each of the referral's rules: whether it applies (a rule with no condition surely does)."""
+
+    # ---- conditions
+    @abc.abstractmethod
+    def surely(self, value: Value) -> Cond: ...
+
+    @abc.abstractmethod
+    def surely_not(self, value: Value) -> Cond: ...
+
+    @abc.abstractmethod
+    def some_false(self, values: Sequence[Value]) -> Cond: ...
+
+    @abc.abstractmethod
+    def some_unknown(self, values: Sequence[Value]) -> Cond: ...
+
+    @abc.abstractmethod
+    def both(self, a: Cond, b: Cond) -> Cond: ...
+
+    @abc.abstractmethod
+    def negation(self, a: Cond) -> Cond: ...
+
+    @abc.abstractmethod
+    def some(self, conds: Sequence[Cond]) -> Cond: ...
+
+    @abc.abstractmethod
+    def one_target(self, referral: Ref, possible: Sequence[Cond]) -> Cond:
+        """Every rule that may apply (``possible``, per rule) names the same policy."""
+
+    @abc.abstractmethod
+    def branch(self, cond: Cond, then: Callable[[], Result], otherwise: Callable[[], Result]) -> Result: ...
+
+    # ---- outcomes
+    @abc.abstractmethod
+    def approve(self, indication: Ind) -> Result: ...
+
+    @abc.abstractmethod
+    def deny(self, indication: Ind, criteria: Sequence[Value]) -> Result: ...
+
+    @abc.abstractmethod
+    def pend(self, indication: Ind, criteria: Sequence[Value]) -> Result: ...
+
+    @abc.abstractmethod
+    def pend_selection(self, candidates: Sequence[Ind], selectors: Sequence[Value]) -> Result:
+        """No indication can be chosen yet (typically: the diagnosis is unknown)."""
+
+    @abc.abstractmethod
+    def refer(self, referral: Ref, conditions: Sequence[Value], possible: Sequence[Cond]) -> Result: ...
+
+    @abc.abstractmethod
+    def refer_pend(self, referral: Ref, conditions: Sequence[Value], possible: Sequence[Cond]) -> Result:
+        """The rules that may still apply name different policies."""
+
+    @abc.abstractmethod
+    def refer_none(self, referral: Ref) -> Result:
+        """No rule applies: nothing in the policy covers the request."""
+
+    @abc.abstractmethod
+    def uncovered(self) -> Result:
+        """The request type has no referral (the loader refuses such a version)."""
+
+
+def decide(algebra: Algebra[Value, Cond, Result, Ind, Ref], route: Route[Ind, Ref]) -> Result:
+    """The procedure of this module's docstring, for one request type's route."""
+    selectors = [algebra.selector(c) for c in route.candidates]
+    return _select(algebra, route, selectors, 0)
+
+
+def _select(
+    algebra: Algebra[Value, Cond, Result, Ind, Ref], route: Route[Ind, Ref], selectors: list[Value], i: int
+) -> Result:
+    # The first surely-applying candidate wins, even when an earlier one is unknown.
+    if i == len(selectors):
+        return algebra.branch(
+            algebra.some_unknown(selectors),
+            lambda: algebra.pend_selection(route.candidates, selectors),
+            lambda: _refer(algebra, route.referral),
+        )
+    return algebra.branch(
+        algebra.surely(selectors[i]),
+        lambda: _indication(algebra, route.candidates[i]),
+        lambda: _select(algebra, route, selectors, i + 1),
+    )
+
+
+def _indication(algebra: Algebra[Value, Cond, Result, Ind, Ref], indication: Ind) -> Result:
+    values = algebra.criteria(indication)
+    return algebra.branch(
+        algebra.some_false(values),
+        lambda: algebra.deny(indication, values),
+        lambda: algebra.branch(
+            algebra.some_unknown(values),
+            lambda: algebra.pend(indication, values),
+            lambda: algebra.approve(indication),
+        ),
+    )
+
+
+def _refer(algebra: Algebra[Value, Cond, Result, Ind, Ref], referral: Ref | None) -> Result:
+    if referral is None:
+        return algebra.uncovered()
+    values = algebra.conditions(referral)
+    possible: list[Cond] = []
+    none_before = algebra.true  # no earlier rule surely applies
+    for value in values:
+        possible.append(algebra.both(algebra.negation(algebra.surely_not(value)), none_before))
+        none_before = algebra.both(none_before, algebra.negation(algebra.surely(value)))
+    return algebra.branch(
+        algebra.negation(algebra.some(possible)),
+        lambda: algebra.refer_none(referral),
+        lambda: algebra.branch(
+            algebra.one_target(referral, possible),
+            lambda: algebra.refer(referral, values, possible),
+            lambda: algebra.refer_pend(referral, values, possible),
+        ),
+    )
