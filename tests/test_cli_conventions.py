@@ -36,6 +36,20 @@ def test_every_subcommand_is_described_and_shows_its_defaults() -> None:
     assert "(default: 15.0)" in serve_help  # --grace
 
 
+def test_no_option_states_its_default_twice() -> None:
+    """A help that says its default in words gets no second "(default: ...)" from argparse."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert isinstance(sub.choices, dict)
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            formatter = command._get_formatter()
+            text = formatter._expand_help(action) if action.help else ""
+            assert text.count("(default:") <= 1, f"rxpolicy {name} {action.option_strings}: {text!r}"
+    generate = sub.choices["retro-generate"].format_help()
+    assert "(default: 1000)" in " ".join(generate.split())  # --count, said once
+
+
 def _failing_case(tmp_path: Path) -> Path:
     path = tmp_path / "one-failing.yaml"
     path.write_text(

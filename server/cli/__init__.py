@@ -34,12 +34,23 @@ else:
     _SubParsers = argparse._SubParsersAction
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends an option's default to its help, unless the help already says it in words
+    (argparse only looks for the "%(default)s" placeholder, so a help that says
+    "(default: stdout)" would otherwise say it twice)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help is not None and "(default:" in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
 class _Commands(_SubParsers):
     """Every subcommand shows its defaults in --help, and is described even where its module
     gave only a one-line help (the help then serves as the description)."""
 
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", _DefaultsHelp)
         if "description" not in kwargs and kwargs.get("help"):
             kwargs["description"] = kwargs["help"][:1].upper() + kwargs["help"][1:] + "."
         parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)

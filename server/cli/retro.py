@@ -169,7 +169,7 @@ def register(sub: Any) -> None:
     g.add_argument("--seed", "-s", type=int, default=0, help="random seed (default: 0)")
     g.add_argument("--output", "-o", default="-", metavar="FILE", help="file to write (default: stdout)")
     g.add_argument(
-        "--format", choices=("csv", "jsonl", "parquet"), help="default: from FILE's name, else csv"
+        "--format", choices=("csv", "jsonl", "parquet"), help="(default: from FILE's name, else csv)"
     )
     g.add_argument(
         "--invalid-rate", type=float, default=0.02, metavar="P", help="share of invalid rows (default: 0.02)"

@@ -28,7 +28,6 @@ def register(sub: Any) -> None:
         description="Run case files (YAML with a 'cases' list) or directories of them. Text output "
         "prints each failure with expected vs got and ends with 'N passed, N failed'; json and "
         "junit are for CI. Exit 1 on any failure (or when no case was found).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="case file or directory")
     p.add_argument("--server", metavar="HOST:PORT", help="run the cases through a running server")
