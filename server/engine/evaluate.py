@@ -386,10 +386,11 @@ class CompiledVersion:
 
 class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _CompiledReferral]):
     """The decision procedure (procedure.py) over one concrete request: Kleene values,
-    one side of each branch run, each outcome built with its explanation."""
+    conditions as Python booleans, each outcome built with its explanation."""
 
-    __slots__ = ("compiled", "explain", "facts", "with_trace")
+    __slots__ = ("compiled", "explain", "facts", "targets", "with_trace")
     true = True
+    targets: set[str]  # the policies the rules that may apply name, set by one_target
 
     def __init__(self, compiled: CompiledVersion, facts: Facts, with_trace: bool, explain: bool) -> None:
         self.compiled = compiled
@@ -407,13 +408,22 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
 
     def conditions(self, referral: _CompiledReferral) -> list[Kleene]:
         facts = self.facts
-        return [True if rule.when is None else rule.when.evaluate(facts) for rule in referral.rules]
+        out: list[Kleene] = []
+        for rule in referral.rules:  # up to the first that surely applies (the trace shows those)
+            value = True if rule.when is None else rule.when.evaluate(facts)
+            out.append(value)
+            if value is True:
+                break
+        return out
 
     def surely(self, value: Kleene) -> bool:
         return value is True
 
     def surely_not(self, value: Kleene) -> bool:
         return value is False
+
+    def maybe(self, value: Kleene) -> bool:
+        return value is not False
 
     def some_false(self, values: Sequence[Kleene]) -> bool:
         return False in values
@@ -431,14 +441,16 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
         return any(conds)
 
     def one_target(self, referral: _CompiledReferral, possible: Sequence[bool]) -> bool:
-        return len(self._targets(referral, possible)) == 1
+        self.targets = self._targets(referral, possible)  # refer() names the one found here
+        return len(self.targets) == 1
 
     def _targets(self, referral: _CompiledReferral, possible: Sequence[bool]) -> set[str]:
+        # Not strict: ``conditions`` stops at the first rule that surely applies.
         key_value = self.facts[referral.referral.keyed_by]
-        return {rule.rule.refer_to[key_value] for rule, p in zip(referral.rules, possible, strict=True) if p}
+        return {rule.rule.refer_to[key_value] for rule, p in zip(referral.rules, possible, strict=False) if p}
 
-    def branch(self, cond: bool, then: Callable[[], Decision], otherwise: Callable[[], Decision]) -> Decision:
-        return then() if cond else otherwise()
+    def holds(self, cond: bool) -> bool:
+        return cond
 
     # ---- outcomes
     def _full_trace(self, ci: _CompiledIndication) -> tuple[TraceNode, ...] | None:
@@ -545,8 +557,8 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
         """The rules read, up to the first that surely applies."""
         if not self.with_trace:
             return None
-        read = next((i + 1 for i, value in enumerate(conditions) if value is True), len(conditions))
-        return tuple(trace(rule.when, self.facts) for rule in referral.rules[:read] if rule.when is not None)
+        read = referral.rules[: len(conditions)]
+        return tuple(trace(rule.when, self.facts) for rule in read if rule.when is not None)
 
     def refer(
         self, referral: _CompiledReferral, conditions: Sequence[Kleene], possible: Sequence[bool]
@@ -556,8 +568,8 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
             "refer",
             self.compiled.ref,
             referral.citation,
-            refer_to=self._targets(referral, possible).pop(),
-            referral=tuple(rule.citation for rule, p in zip(referral.rules, possible, strict=True) if p),
+            refer_to=next(iter(self.targets)),
+            referral=tuple(rule.citation for rule, p in zip(referral.rules, possible, strict=False) if p),
             trace=self._referral_trace(referral, conditions),
             notes=about.notes,
             about=about,
@@ -569,7 +581,7 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
         facts = self.facts
         open_rules = [
             rule
-            for rule, value, p in zip(referral.rules, conditions, possible, strict=True)
+            for rule, value, p in zip(referral.rules, conditions, possible, strict=False)
             if p and value is None and rule.when is not None
         ]
         missing: list[str] = []

@@ -9,13 +9,14 @@ when it is not surely false and no earlier rule surely applies; when no rule may
 request is denied, when every rule that may apply names the same policy it is referred
 there, and otherwise it pends.
 
-Two back ends run this one procedure. The engine decides a concrete request (evaluate.py:
-truth values are Kleene's True / False / None, a branch runs only the side its condition
-picks, and each outcome is built with its explanation). The semantic analysis builds the
-same procedure as z3 terms (analysis/semantic/encode.py: both sides of every branch are
-built and joined by an if-then-else), so that a question about outcomes becomes a
-satisfiability question. Neither back end decides in its own words, so they cannot drift
-apart.
+Two back ends run this one procedure, written as plain Python branches on
+``Algebra.holds``. The engine decides a concrete request (evaluate.py: truth values are
+Kleene's True / False / None, ``holds`` is the condition itself, and each outcome is built
+with its explanation), at the cost of one call a branch. The semantic analysis runs the
+same procedure over z3 terms (analysis/semantic/encode.py: it runs it once per path
+through the branches and joins the paths' outcomes by if-then-else), so that a question
+about outcomes becomes a satisfiability question. Neither back end decides in its own
+words, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
 
     @abc.abstractmethod
     def conditions(self, referral: Ref) -> Sequence[Value]:
-        """Each of the referral's rules: whether it applies (a rule with no condition surely does)."""
+        """The referral's rules in order: whether each applies (a rule with no condition surely
+        does). A back end may stop after a rule that surely applies: no later rule can, and
+        the procedure reads the rules given as all there are."""
 
     # ---- conditions
     @abc.abstractmethod
@@ -92,6 +95,10 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
 
     @abc.abstractmethod
     def surely_not(self, value: Value) -> Cond: ...
+
+    @abc.abstractmethod
+    def maybe(self, value: Value) -> Cond:
+        """Not surely false: true, or unknown."""
 
     @abc.abstractmethod
     def some_false(self, values: Sequence[Value]) -> Cond: ...
@@ -113,7 +120,10 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
         """Every rule that may apply (``possible``, per rule) names the same policy."""
 
     @abc.abstractmethod
-    def branch(self, cond: Cond, then: Callable[[], Result], otherwise: Callable[[], Result]) -> Result: ...
+    def holds(self, cond: Cond) -> bool:
+        """Which way the procedure goes at a branch on ``cond``. A concrete back end answers
+        from the value; a symbolic one answers each way in turn, running the procedure once
+        per path, and joins the paths' outcomes by if-then-else on the conditions."""
 
     # ---- outcomes
     @abc.abstractmethod
@@ -147,38 +157,25 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
 
 def decide(algebra: Algebra[Value, Cond, Result, Ind, Ref], route: Route[Ind, Ref]) -> Result:
     """The procedure of this module's docstring, for one request type's route."""
-    selectors = [algebra.selector(c) for c in route.candidates]
-    return _select(algebra, route, selectors, 0)
-
-
-def _select(
-    algebra: Algebra[Value, Cond, Result, Ind, Ref], route: Route[Ind, Ref], selectors: list[Value], i: int
-) -> Result:
-    # The first surely-applying candidate wins, even when an earlier one is unknown.
-    if i == len(selectors):
-        return algebra.branch(
-            algebra.some_unknown(selectors),
-            lambda: algebra.pend_selection(route.candidates, selectors),
-            lambda: _refer(algebra, route.referral),
-        )
-    return algebra.branch(
-        algebra.surely(selectors[i]),
-        lambda: _indication(algebra, route.candidates[i]),
-        lambda: _select(algebra, route, selectors, i + 1),
-    )
+    selectors: list[Value] = []
+    for candidate in route.candidates:
+        # The first surely-applying candidate wins, even when an earlier one is unknown.
+        selected = algebra.selector(candidate)
+        selectors.append(selected)
+        if algebra.holds(algebra.surely(selected)):
+            return _indication(algebra, candidate)
+    if algebra.holds(algebra.some_unknown(selectors)):
+        return algebra.pend_selection(route.candidates, selectors)
+    return _refer(algebra, route.referral)
 
 
 def _indication(algebra: Algebra[Value, Cond, Result, Ind, Ref], indication: Ind) -> Result:
     values = algebra.criteria(indication)
-    return algebra.branch(
-        algebra.some_false(values),
-        lambda: algebra.deny(indication, values),
-        lambda: algebra.branch(
-            algebra.some_unknown(values),
-            lambda: algebra.pend(indication, values),
-            lambda: algebra.approve(indication),
-        ),
-    )
+    if algebra.holds(algebra.some_false(values)):
+        return algebra.deny(indication, values)
+    if algebra.holds(algebra.some_unknown(values)):
+        return algebra.pend(indication, values)
+    return algebra.approve(indication)
 
 
 def _refer(algebra: Algebra[Value, Cond, Result, Ind, Ref], referral: Ref | None) -> Result:
@@ -188,14 +185,10 @@ def _refer(algebra: Algebra[Value, Cond, Result, Ind, Ref], referral: Ref | None
     possible: list[Cond] = []
     none_before = algebra.true  # no earlier rule surely applies
     for value in values:
-        possible.append(algebra.both(algebra.negation(algebra.surely_not(value)), none_before))
+        possible.append(algebra.both(algebra.maybe(value), none_before))
         none_before = algebra.both(none_before, algebra.negation(algebra.surely(value)))
-    return algebra.branch(
-        algebra.negation(algebra.some(possible)),
-        lambda: algebra.refer_none(referral),
-        lambda: algebra.branch(
-            algebra.one_target(referral, possible),
-            lambda: algebra.refer(referral, values, possible),
-            lambda: algebra.refer_pend(referral, values, possible),
-        ),
-    )
+    if not algebra.holds(algebra.some(possible)):
+        return algebra.refer_none(referral)
+    if algebra.holds(algebra.one_target(referral, possible)):
+        return algebra.refer(referral, values, possible)
+    return algebra.refer_pend(referral, values, possible)

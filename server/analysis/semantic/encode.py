@@ -14,7 +14,7 @@ and compare.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -125,15 +125,28 @@ class VersionEncoding:
 
     def _outcome(self) -> Outcome:
         request_type = self.space.enum(REQUEST_TYPE)
-        algebra = _Symbolic(self)
         routes = procedure.routes(self.version, lambda ind: ind, lambda referral: referral)
         result = self.constant(INVALID)
         for cond, term in request_type.cases(self.side):
-            route = routes.get(term)
             # A request type the version does not name has no candidate and no referral.
-            decided = procedure.decide(algebra, route if route is not None else procedure.Route((), None))
-            result = _choose(cond, decided, result)
+            route = routes.get(term, procedure.Route((), None))
+            result = _choose(cond, self._every_path(route), result)
         return _choose(self.valid, result, self.constant(INVALID))
+
+    def _every_path(self, route: procedure.Route[Indication, Referral]) -> Outcome:
+        """The procedure's outcome as one term: run once per path through its branches (a
+        branch on a condition not yet chosen forks), the two sides of each fork joined by
+        an if-then-else on its condition."""
+        algebra = _Symbolic(self)
+
+        def explore(path: list[bool]) -> Outcome:
+            algebra.path, algebra.asked = path, 0
+            try:
+                return procedure.decide(algebra, route)
+            except _Fork as fork:
+                return _choose(fork.cond, explore([*path, True]), explore([*path, False]))
+
+        return explore([])
 
     def approval(self, ind: Indication) -> Outcome:
         keyed = self.space.enum(ind.durations_keyed_by)
@@ -169,15 +182,31 @@ class VersionEncoding:
         return has
 
 
-class _Symbolic(procedure.Algebra[Kleene, Any, Outcome, Indication, Referral]):
-    """The decision procedure (engine/procedure.py) over the symbolic request space:
-    both sides of every branch built, joined by an if-then-else."""
+class _Fork(Exception):
+    """The procedure reached a branch its path has not chosen a side of yet."""
 
-    __slots__ = ("encoding",)
+    def __init__(self, cond: Any) -> None:
+        super().__init__()
+        self.cond = cond
+
+
+class _Symbolic(procedure.Algebra[Kleene, Any, Outcome, Indication, Referral]):
+    """The decision procedure (engine/procedure.py) over the symbolic request space, along
+    one path: ``path`` says which side each branch takes, in the order they come."""
+
+    __slots__ = ("asked", "encoding", "path")
     true = z3.BoolVal(True)
 
     def __init__(self, encoding: VersionEncoding) -> None:
         self.encoding = encoding
+        self.path: list[bool] = []
+        self.asked = 0
+
+    def holds(self, cond: Any) -> bool:
+        if self.asked == len(self.path):
+            raise _Fork(cond)
+        self.asked += 1
+        return self.path[self.asked - 1]
 
     def selector(self, indication: Indication) -> Kleene:
         return self.encoding.node(indication.applies_to)
@@ -193,6 +222,9 @@ class _Symbolic(procedure.Algebra[Kleene, Any, Outcome, Indication, Referral]):
 
     def surely_not(self, value: Kleene) -> Any:
         return value.f
+
+    def maybe(self, value: Kleene) -> Any:
+        return z3.Not(value.f)
 
     def some_false(self, values: Sequence[Kleene]) -> Any:
         return z3.Or([v.f for v in values] or [False])
@@ -212,9 +244,6 @@ class _Symbolic(procedure.Algebra[Kleene, Any, Outcome, Indication, Referral]):
     def one_target(self, referral: Referral, possible: Sequence[Any]) -> Any:
         has = self.encoding.targets(referral, possible)
         return (z3.Sum([z3.If(h, 1, 0) for _, h in has]) if has else z3.IntVal(0)) == 1
-
-    def branch(self, cond: Any, then: Callable[[], Outcome], otherwise: Callable[[], Outcome]) -> Outcome:
-        return _choose(cond, then(), otherwise())
 
     def approve(self, indication: Indication) -> Outcome:
         return self.encoding.approval(indication)
