@@ -441,13 +441,11 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
         return any(conds)
 
     def one_target(self, referral: _CompiledReferral, possible: Sequence[bool]) -> bool:
-        self.targets = self._targets(referral, possible)  # refer() names the one found here
-        return len(self.targets) == 1
-
-    def _targets(self, referral: _CompiledReferral, possible: Sequence[bool]) -> set[str]:
         # Not strict: ``conditions`` stops at the first rule that surely applies.
         key_value = self.facts[referral.referral.keyed_by]
-        return {rule.rule.refer_to[key_value] for rule, p in zip(referral.rules, possible, strict=False) if p}
+        rules = zip(referral.rules, possible, strict=False)
+        self.targets = {rule.rule.refer_to[key_value] for rule, p in rules if p}  # refer() names it
+        return len(self.targets) == 1
 
     def holds(self, cond: bool) -> bool:
         return cond
@@ -599,14 +597,14 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
             [rule.citation for rule in open_rules],
         )
 
-    def refer_none(self, referral: _CompiledReferral) -> Decision:
+    def refer_none(self, referral: _CompiledReferral, conditions: Sequence[Kleene]) -> Decision:
         about = self.compiled.about
         return Decision(
             "deny",
             self.compiled.ref,
             referral.citation,
             unmet=(Unmet(referral.citation),),
-            trace=self._referral_trace(referral, self.conditions(referral)),
+            trace=self._referral_trace(referral, conditions),
             notes=about.notes,
             about=about,
         )

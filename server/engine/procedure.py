@@ -147,7 +147,7 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
         """The rules that may still apply name different policies."""
 
     @abc.abstractmethod
-    def refer_none(self, referral: Ref) -> Result:
+    def refer_none(self, referral: Ref, conditions: Sequence[Value]) -> Result:
         """No rule applies: nothing in the policy covers the request."""
 
     @abc.abstractmethod
@@ -188,7 +188,7 @@ def _refer(algebra: Algebra[Value, Cond, Result, Ind, Ref], referral: Ref | None
         possible.append(algebra.both(algebra.maybe(value), none_before))
         none_before = algebra.both(none_before, algebra.negation(algebra.surely(value)))
     if not algebra.holds(algebra.some(possible)):
-        return algebra.refer_none(referral)
+        return algebra.refer_none(referral, values)
     if algebra.holds(algebra.one_target(referral, possible)):
         return algebra.refer(referral, values, possible)
     return algebra.refer_pend(referral, values, possible)

@@ -269,7 +269,7 @@ class _Symbolic(procedure.Algebra[Kleene, Any, Outcome, Indication, Referral]):
     ) -> Outcome:
         return self.encoding.constant(PEND, ("referral", referral.key))
 
-    def refer_none(self, referral: Referral) -> Outcome:
+    def refer_none(self, referral: Referral, conditions: Sequence[Kleene]) -> Outcome:
         return self.encoding.constant(DENY, ("referral", referral.key))
 
     def uncovered(self) -> Outcome:
