@@ -34,7 +34,7 @@ from rxpolicy.server.engine.language import (
     Measure,
     ValueKind,
     combine,
-    given,
+    combine_known,
 )
 from rxpolicy.server.engine.loading import schema
 from rxpolicy.server.engine.model import Leaf, PolicyVersion
@@ -85,7 +85,11 @@ def _concrete(k: Kleene) -> bool | None:
 @pytest.mark.parametrize("size", [0, 1, 2, 3])
 def test_combinator_and_its_z3_form_agree(connective: Connective, size: int) -> None:
     for values in itertools.product((True, False, None), repeat=size):
-        concrete = combine(connective.settles, [given(v) for v in values], None)
+        concrete = combine_known(connective.settles, values)
+        # The same values as leaves read in place: a fact per child, absent when unknown.
+        facts = {f"x{i}": v for i, v in enumerate(values) if v is not None}
+        leaves = [(f"x{i}", bool) for i in range(size)]
+        assert combine(connective.settles, leaves, facts) == concrete, (connective.mode, values)
         symbolic = CONNECTIVE_FORMS[connective.mode]([_z3_kleene(v) for v in values])
         assert _concrete(symbolic) == concrete, (connective.mode, values)
 

@@ -26,7 +26,7 @@ from .decision import (
     VersionRef,
 )
 from .facts import Facts, NormalisationPlan, normalise
-from .language import CONNECTIVES, OPERATORS, Kleene, combine, given
+from .language import CONNECTIVES, OPERATORS, Child, Kleene, combine, combine_known
 from .letters import (
     DoseCeilings,
     facts_of,
@@ -90,9 +90,14 @@ def compile_node(node: Node) -> CompiledNode:
 
         return CompiledLeaf(node, leaf_eval, citation, test, node.base_fact)
     children = tuple(compile_node(c) for c in node.children)
-    # A partial is called from C: the group costs one Python frame, as a hand-written loop would.
-    evaluate = functools.partial(combine, CONNECTIVES[node.mode].settles, tuple(c.evaluate for c in children))
+    # A partial is called from C: the group costs one Python frame, as a hand-written loop
+    # would, and its leaves are read in that frame (no frame of their own).
+    evaluate = functools.partial(combine, CONNECTIVES[node.mode].settles, tuple(_child(c) for c in children))
     return CompiledGroup(node, evaluate, citation, children)
+
+
+def _child(c: CompiledNode) -> Child:
+    return (c.node.fact, c.test) if isinstance(c, CompiledLeaf) else (None, c.evaluate)
 
 
 def _compile(node: Node) -> Evaluator:
@@ -111,7 +116,7 @@ def _trace(c: CompiledNode, facts: Facts) -> TraceNode:
         result = None if v is None else c.test(v)
         return TraceNode(node.key, node.cite, node.text, result, c.node.fact, _observed(v), gloss=node.gloss)
     kids = tuple(_trace(child, facts) for child in c.children)
-    combined = combine(CONNECTIVES[c.node.mode].settles, [given(k.result) for k in kids], None)
+    combined = combine_known(CONNECTIVES[c.node.mode].settles, [k.result for k in kids])
     return TraceNode(node.key, node.cite, node.text, combined, children=kids, gloss=node.gloss)
 
 
@@ -130,7 +135,10 @@ def missing_facts(node: CompiledNode, facts: Facts, out: list[str]) -> None:
             out.append(node.base_fact)
         return
     for child in node.children:
-        if child.evaluate(facts) is None:
+        if isinstance(child, CompiledLeaf):  # unknown exactly when its fact is absent
+            if facts.get(child.node.fact) is None and child.base_fact not in out:
+                out.append(child.base_fact)
+        elif child.evaluate(facts) is None:
             missing_facts(child, facts, out)
 
 
@@ -141,7 +149,11 @@ def failed_leaves(node: CompiledNode, facts: Facts, out: list[CompiledNode]) -> 
         out.append(node)
         return
     for child in node.children:
-        if child.evaluate(facts) is False:
+        if isinstance(child, CompiledLeaf):  # false: its fact is known and fails the test
+            value = facts.get(child.node.fact)
+            if value is not None and not child.test(value):
+                out.append(child)
+        elif child.evaluate(facts) is False:
             failed_leaves(child, facts, out)
 
 
@@ -333,7 +345,8 @@ class CompiledVersion:
     def decide_kleene(self, facts: Facts, *, with_trace: bool = False, explain: bool = True) -> Decision:
         """The fast path: Kleene evaluation, which may pend where a case split would not.
         ``explain=False`` (the case split's branches): a pend or denial without the
-        letters' parts (requests for information, questions, submitted values)."""
+        letters' parts (requests for information, questions, submitted values), an
+        approval without its dose ceilings."""
         route = self.routes[facts[REQUEST_TYPE]]  # the loader gives every request type a route
         return procedure.decide(_Deciding(self, facts, with_trace, explain), route)
 
@@ -470,7 +483,9 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
         facts = self.facts
         ind = ci.indication
         first_day = facts[SERVICE_DATE]
-        limits = ci.dose_ceilings.applied(facts)
+        # A branch of the case split is compared by its outcome and duration only; the
+        # decision it settles on has its ceilings named from the request as sent.
+        limits = ci.dose_ceilings.applied(facts) if self.explain else ()
         duration = ind.durations[facts[ind.durations_keyed_by]]
         if procedure.for_length_of_benefit(duration):
             return Approval(None, True, None, first_day, limits)

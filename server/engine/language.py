@@ -58,13 +58,27 @@ CONNECTIVES: Mapping[Mode, Connective] = {
 }
 
 
-def combine(settles: bool, children: Iterable[Callable[[Arg], Kleene]], arg: Arg) -> Kleene:
-    """The Kleene value of a group: children evaluated on ``arg`` in order, stopping at the
-    first that settles it. The compiled evaluator binds it (functools.partial) to a group's
-    child closures; the trace passes children that are already evaluated (``given``)."""
+# A child of a group as the combinator reads it: ``(fact, test)`` for a leaf (the fact's
+# value is tested when the facts have one), ``(None, evaluate)`` for a group or a value
+# already known (evaluated on the facts as a whole). A leaf read in place costs no Python
+# frame of its own, and most children are leaves.
+Child = tuple[str | None, Callable[[Any], Kleene]]
+
+
+def combine(settles: bool, children: Iterable[Child], facts: Any) -> Kleene:
+    """The Kleene value of a group: children read in order, stopping at the first that
+    settles it. The compiled evaluator binds it (functools.partial) to a group's children;
+    the trace and the case split pass values they have already evaluated (``combine_known``)."""
     unknown = False
-    for child in children:
-        result = child(arg)
+    for fact, test in children:
+        if fact is None:
+            result = test(facts)
+        else:
+            value = facts.get(fact)
+            if value is None:
+                unknown = True
+                continue
+            result = test(value)
         if result is settles:
             return result
         if result is None:
@@ -84,17 +98,17 @@ def _known_unknown(_arg: object) -> Kleene:
     return None
 
 
-_GIVEN: Mapping[Kleene, Callable[[object], Kleene]] = {
-    True: _known_true,
-    False: _known_false,
-    None: _known_unknown,
+# Shared, not built per call: the trace asks for one per node.
+_KNOWN: Mapping[Kleene, Child] = {
+    True: (None, _known_true),
+    False: (None, _known_false),
+    None: (None, _known_unknown),
 }
 
 
-def given(result: Kleene) -> Callable[[object], Kleene]:
-    """A child whose value is already known (the trace has evaluated it); shared, not
-    built per call, because the trace asks for one per node."""
-    return _GIVEN[result]
+def combine_known(settles: bool, results: Iterable[Kleene]) -> Kleene:
+    """The Kleene value of a group whose children's values are known already."""
+    return combine(settles, [_KNOWN[r] for r in results], None)
 
 
 # ------------------------------------------------------------------ operators

@@ -152,8 +152,13 @@ class DoseCeilings:
     def applied(self, facts: Facts) -> tuple[DoseLimit, ...]:
         out: list[DoseLimit] = []
         for unit in self.units:
-            if all(guard(facts) is True for guard in unit.guards):
-                out.extend(limit for met, limit in unit.limits if unit.all_of or met(facts) is True)
+            for guard in unit.guards:
+                if guard(facts) is not True:
+                    break
+            else:
+                for met, limit in unit.limits:
+                    if unit.all_of or met(facts) is True:
+                        out.append(limit)
         return tuple(out)
 
 

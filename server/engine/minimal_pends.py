@@ -34,7 +34,7 @@ import attrs
 
 from .decision import Decision, Unmet
 from .facts import Facts
-from .language import CONNECTIVES, OPERATORS, Kleene, Test, combine, given
+from .language import CONNECTIVES, OPERATORS, Kleene, Test, combine_known
 from .model import Indication, Leaf, Node, PolicyVersion
 from .value_classes import ValueClasses
 
@@ -218,7 +218,7 @@ def _unknown_leaves(node: Node, facts: Facts, tests: dict[str, Test], out: list[
         return tests[node.key](value)
     mine: list[Leaf] = []
     results = [_unknown_leaves(child, facts, tests, mine) for child in node.children]
-    result = combine(CONNECTIVES[node.mode].settles, [given(r) for r in results], None)
+    result = combine_known(CONNECTIVES[node.mode].settles, results)
     if result is None:
         out.extend(mine)
     return result
