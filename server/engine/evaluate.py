@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 from rxpolicy.decisions import Alternative, InformationRequest, SubmittedValue
 
-from . import procedure
+from . import procedure, route_code
 from .dates import approved_through
 from .decision import (
     Approval,
@@ -219,6 +219,11 @@ class _CompiledReferral:
     citation: Citation
     rules: tuple[_CompiledRule, ...]
 
+    def targets(self, facts: Facts, possible: Sequence[bool]) -> set[str]:
+        """The policies the rules that may apply name, for the request's key value."""
+        key_value = facts[self.referral.keyed_by]
+        return {rule.rule.refer_to[key_value] for rule, p in zip(self.rules, possible, strict=True) if p}
+
 
 def _compile_referral(referral: Referral) -> _CompiledReferral:
     rules = tuple(
@@ -255,7 +260,14 @@ class CompiledVersion:
         self.questions = question_table(version)
         self._indications: dict[str, _CompiledIndication] = {}
         self._nodes: dict[str, CompiledNode] = {}
-        self.routes = procedure.routes(version, self._compile_indication, _compile_referral)
+        routes = procedure.routes(version, self._compile_indication, _compile_referral)
+        outcomes = functools.partial(_Outcomes, self)
+        self._deciders = {
+            request_type: route_code.compile_route(
+                route, _READS, outcomes, f"{version.version} {request_type}"
+            )
+            for request_type, route in routes.items()
+        }
 
     def _compile_indication(self, ind: Indication) -> _CompiledIndication:
         root = compile_node(ind.criteria)
@@ -347,8 +359,8 @@ class CompiledVersion:
         ``explain=False`` (the case split's branches): a pend or denial without the
         letters' parts (requests for information, questions, submitted values), an
         approval without its dose ceilings."""
-        route = self.routes[facts[REQUEST_TYPE]]  # the loader gives every request type a route
-        return procedure.decide(_Deciding(self, facts, with_trace, explain), route)
+        # The loader gives every request type a route.
+        return self._deciders[facts[REQUEST_TYPE]](facts, with_trace, explain)
 
     def information_requests(
         self,
@@ -397,71 +409,27 @@ class CompiledVersion:
         )
 
 
-class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _CompiledReferral]):
-    """The decision procedure (procedure.py) over one concrete request: Kleene values,
-    conditions as Python booleans, each outcome built with its explanation."""
+_READS: route_code.Reads[_CompiledIndication, _CompiledReferral] = route_code.Reads(
+    selector=lambda ind: ind.selector.evaluate,
+    criteria=lambda ind: ind.evaluators,
+    rules=lambda referral: tuple(
+        None if rule.when is None else rule.when.evaluate for rule in referral.rules
+    ),
+    targets=lambda referral: referral.targets,
+)
 
-    __slots__ = ("compiled", "explain", "facts", "targets", "with_trace")
-    true = True
-    targets: set[str]  # the policies the rules that may apply name, set by one_target
+
+class _Outcomes:
+    """The decisions the compiled procedure (route_code.py) reaches for one concrete
+    request, each built with its explanation."""
+
+    __slots__ = ("compiled", "explain", "facts", "with_trace")
 
     def __init__(self, compiled: CompiledVersion, facts: Facts, with_trace: bool, explain: bool) -> None:
         self.compiled = compiled
         self.facts = facts
         self.with_trace = with_trace
         self.explain = explain
-
-    # ---- truth values and conditions
-    def selector(self, indication: _CompiledIndication) -> Kleene:
-        return indication.selector.evaluate(self.facts)
-
-    def criteria(self, indication: _CompiledIndication) -> list[Kleene]:
-        facts = self.facts
-        return [evaluate(facts) for evaluate in indication.evaluators]
-
-    def conditions(self, referral: _CompiledReferral) -> list[Kleene]:
-        facts = self.facts
-        out: list[Kleene] = []
-        for rule in referral.rules:  # up to the first that surely applies (the trace shows those)
-            value = True if rule.when is None else rule.when.evaluate(facts)
-            out.append(value)
-            if value is True:
-                break
-        return out
-
-    def surely(self, value: Kleene) -> bool:
-        return value is True
-
-    def surely_not(self, value: Kleene) -> bool:
-        return value is False
-
-    def maybe(self, value: Kleene) -> bool:
-        return value is not False
-
-    def some_false(self, values: Sequence[Kleene]) -> bool:
-        return False in values
-
-    def some_unknown(self, values: Sequence[Kleene]) -> bool:
-        return None in values
-
-    def both(self, a: bool, b: bool) -> bool:
-        return a and b
-
-    def negation(self, a: bool) -> bool:
-        return not a
-
-    def some(self, conds: Sequence[bool]) -> bool:
-        return any(conds)
-
-    def one_target(self, referral: _CompiledReferral, possible: Sequence[bool]) -> bool:
-        # Not strict: ``conditions`` stops at the first rule that surely applies.
-        key_value = self.facts[referral.referral.keyed_by]
-        rules = zip(referral.rules, possible, strict=False)
-        self.targets = {rule.rule.refer_to[key_value] for rule, p in rules if p}  # refer() names it
-        return len(self.targets) == 1
-
-    def holds(self, cond: bool) -> bool:
-        return cond
 
     # ---- outcomes
     def _full_trace(self, ci: _CompiledIndication) -> tuple[TraceNode, ...] | None:
@@ -567,22 +535,26 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
     def _referral_trace(
         self, referral: _CompiledReferral, conditions: Sequence[Kleene]
     ) -> tuple[TraceNode, ...] | None:
-        """The rules read, up to the first that surely applies."""
+        """The rules up to the first that surely applies (no later rule can apply)."""
         if not self.with_trace:
             return None
-        read = referral.rules[: len(conditions)]
+        read = referral.rules[: conditions.index(True) + 1] if True in conditions else referral.rules
         return tuple(trace(rule.when, self.facts) for rule in read if rule.when is not None)
 
     def refer(
-        self, referral: _CompiledReferral, conditions: Sequence[Kleene], possible: Sequence[bool]
+        self,
+        referral: _CompiledReferral,
+        conditions: Sequence[Kleene],
+        possible: Sequence[bool],
+        targets: set[str],
     ) -> Decision:
         about = self.compiled.about
         return Decision(
             "refer",
             self.compiled.ref,
             referral.citation,
-            refer_to=next(iter(self.targets)),
-            referral=tuple(rule.citation for rule, p in zip(referral.rules, possible, strict=False) if p),
+            refer_to=next(iter(targets)),
+            referral=tuple(rule.citation for rule, p in zip(referral.rules, possible, strict=True) if p),
             trace=self._referral_trace(referral, conditions),
             notes=about.notes,
             about=about,
@@ -594,7 +566,7 @@ class _Deciding(procedure.Algebra[Kleene, bool, Decision, _CompiledIndication, _
         facts = self.facts
         open_rules = [
             rule
-            for rule, value, p in zip(referral.rules, conditions, possible, strict=False)
+            for rule, value, p in zip(referral.rules, conditions, possible, strict=True)
             if p and value is None and rule.when is not None
         ]
         missing: list[str] = []

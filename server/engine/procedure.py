@@ -10,20 +10,22 @@ request is denied, when every rule that may apply names the same policy it is re
 there, and otherwise it pends.
 
 Two back ends run this one procedure, written as plain Python branches on
-``Algebra.holds``. The engine decides a concrete request (evaluate.py: truth values are
-Kleene's True / False / None, ``holds`` is the condition itself, and each outcome is built
-with its explanation), at the cost of one call a branch. The semantic analysis runs the
-same procedure over z3 terms (analysis/semantic/encode.py: it runs it once per path
-through the branches and joins the paths' outcomes by if-then-else), so that a question
-about outcomes becomes a satisfiability question. Neither back end decides in its own
-words, so they cannot drift apart.
+``Algebra.holds``, and both run it once per path through those branches (``every_path``):
+a branch not yet chosen forks, and the two sides are joined on its condition. The engine
+(route_code.py) does so once per request type when a version is compiled, over Python
+expressions of Kleene's True / False / None: the joined paths are the source of one plain
+Python function per route, so a concrete request is decided with no call per step; each
+outcome is built with its explanation (evaluate.py). The semantic analysis does so over
+z3 terms (analysis/semantic/encode.py: the paths joined by if-then-else), so that a
+question about outcomes becomes a satisfiability question. Neither back end decides in its
+own words, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -153,6 +155,58 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
     @abc.abstractmethod
     def uncovered(self) -> Result:
         """The request type has no referral (the loader refuses such a version)."""
+
+
+class Fork(Exception):
+    """The procedure reached a branch its path has not chosen a side of yet. ``before``:
+    what the back end gathered on this path since its last branch (its ``at_fork``)."""
+
+    def __init__(self, cond: Any, before: Any) -> None:
+        super().__init__()
+        self.cond = cond
+        self.before = before
+
+
+class OnePath(Algebra[Value, Cond, Result, Ind, Ref]):
+    """An algebra that runs the procedure along one path at a time: ``path`` says which side
+    each branch takes, in the order they come, and a branch past its end forks."""
+
+    __slots__ = ("asked", "path")
+
+    def __init__(self) -> None:
+        self.path: list[bool] = []
+        self.asked = 0
+
+    def follow(self, path: list[bool]) -> None:
+        self.path, self.asked = path, 0
+
+    def at_fork(self) -> Any:
+        """What the fork carries of this path (``Fork.before``); nothing by default."""
+        return None
+
+    def holds(self, cond: Cond) -> bool:
+        if self.asked == len(self.path):
+            raise Fork(cond, self.at_fork())
+        self.asked += 1
+        return self.path[self.asked - 1]
+
+
+def every_path(
+    algebra: OnePath[Value, Cond, Result, Ind, Ref],
+    route: Route[Ind, Ref],
+    join: Callable[[Fork, Result, Result], Result],
+) -> Result:
+    """The procedure run once per path through its branches, each fork's two sides (its
+    condition true, then false) joined by ``join``."""
+
+    def explore(path: list[bool]) -> Result:
+        algebra.follow(path)
+        try:
+            return decide(algebra, route)
+        except Fork as fork:
+            return join(fork, explore([*path, True]), explore([*path, False]))
+
+    return explore([])
 
 
 def decide(algebra: Algebra[Value, Cond, Result, Ind, Ref], route: Route[Ind, Ref]) -> Result:

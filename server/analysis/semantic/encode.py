@@ -137,16 +137,7 @@ class VersionEncoding:
         """The procedure's outcome as one term: run once per path through its branches (a
         branch on a condition not yet chosen forks), the two sides of each fork joined by
         an if-then-else on its condition."""
-        algebra = _Symbolic(self)
-
-        def explore(path: list[bool]) -> Outcome:
-            algebra.path, algebra.asked = path, 0
-            try:
-                return procedure.decide(algebra, route)
-            except _Fork as fork:
-                return _choose(fork.cond, explore([*path, True]), explore([*path, False]))
-
-        return explore([])
+        return procedure.every_path(_Symbolic(self), route, lambda fork, a, b: _choose(fork.cond, a, b))
 
     def approval(self, ind: Indication) -> Outcome:
         keyed = self.space.enum(ind.durations_keyed_by)
@@ -182,31 +173,16 @@ class VersionEncoding:
         return has
 
 
-class _Fork(Exception):
-    """The procedure reached a branch its path has not chosen a side of yet."""
-
-    def __init__(self, cond: Any) -> None:
-        super().__init__()
-        self.cond = cond
-
-
-class _Symbolic(procedure.Algebra[Kleene, Any, Outcome, Indication, Referral]):
+class _Symbolic(procedure.OnePath[Kleene, Any, Outcome, Indication, Referral]):
     """The decision procedure (engine/procedure.py) over the symbolic request space, along
-    one path: ``path`` says which side each branch takes, in the order they come."""
+    one path at a time."""
 
-    __slots__ = ("asked", "encoding", "path")
+    __slots__ = ("encoding",)
     true = z3.BoolVal(True)
 
     def __init__(self, encoding: VersionEncoding) -> None:
+        super().__init__()
         self.encoding = encoding
-        self.path: list[bool] = []
-        self.asked = 0
-
-    def holds(self, cond: Any) -> bool:
-        if self.asked == len(self.path):
-            raise _Fork(cond)
-        self.asked += 1
-        return self.path[self.asked - 1]
 
     def selector(self, indication: Indication) -> Kleene:
         return self.encoding.node(indication.applies_to)
