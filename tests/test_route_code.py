@@ -21,7 +21,7 @@ from rxpolicy.server.formats.cases import Case, iter_case_files, load_cases
 # parameters, the outcome builder's methods, and Python's own words.
 _OWN = re.compile(r"[ev]\d+")
 _WORDS = {
-    "def", "decide", "facts", "with_trace", "explain", "outcome", "return", "if", "is", "not",
+    "def", "decide", "facts", "with_trace", "explain", "outcome", "return", "if", "else", "is", "not",
     "and", "or", "in", "True", "False", "None", "len", "approve", "deny", "pend",
     "pend_selection", "refer", "refer_pend", "refer_none", "uncovered",
 }  # fmt: skip

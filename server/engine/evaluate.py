@@ -554,8 +554,8 @@ class _Outcomes:
             self.compiled.ref,
             referral.citation,
             refer_to=next(iter(targets)),
-            referral=tuple(rule.citation for rule, p in zip(referral.rules, possible, strict=True) if p),
-            trace=self._referral_trace(referral, conditions),
+            referral=tuple([rule.citation for rule, p in zip(referral.rules, possible, strict=True) if p]),
+            trace=self._referral_trace(referral, conditions) if self.with_trace else None,
             notes=about.notes,
             about=about,
         )

@@ -87,8 +87,8 @@ class _Tuple(list[str]):
     """Truth values held in one local tuple: the items are their expressions, ``name`` the
     tuple's, so a test of all of them reads the tuple as it is."""
 
-    def __init__(self, name: str, size: int) -> None:
-        super().__init__(f"{name}[{i}]" for i in range(size))
+    def __init__(self, name: str, items: Sequence[str]) -> None:
+        super().__init__(items)
         self.name = name
 
 
@@ -144,9 +144,10 @@ class _Source(procedure.OnePath[str, str, Block, Ind, Ref]):
             return held
         return f"({', '.join(values)},)" if values else "()"
 
-    def _values(self, evaluators: Sequence[Evaluator | None]) -> _Tuple:
-        calls = ["True" if e is None else f"{self._bound(e)}(facts)" for e in evaluators]
-        return _Tuple(self._local(f"({', '.join(calls)},)" if calls else "()"), len(calls))
+    def _values(self, evaluators: Sequence[Evaluator]) -> _Tuple:
+        calls = [f"{self._bound(e)}(facts)" for e in evaluators]
+        name = self._local(f"({', '.join(calls)},)" if calls else "()")
+        return _Tuple(name, [f"{name}[{i}]" for i in range(len(calls))])
 
     def _return(self, method: str, *args: str) -> Block:
         return [
@@ -162,9 +163,15 @@ class _Source(procedure.OnePath[str, str, Block, Ind, Ref]):
         return self._values(self.reads.criteria(indication))
 
     def conditions(self, referral: Ref) -> Sequence[str]:
-        # Every rule is read (the procedure reads them as all there are); the trace shows
-        # those up to the first that surely applies.
-        return self._values(self.reads.rules(referral))
+        # The rules are read up to the first that surely applies; True stands for each rule
+        # after it, which cannot apply whatever it holds (it comes after one that does), so
+        # the procedure may read the rules as all there are, and the trace ends at the
+        # first True.
+        read: list[str] = []
+        for when in self.reads.rules(referral):
+            call = "True" if when is None else f"{self._bound(when)}(facts)"
+            read.append(self._local(f"True if {read[-1]} is True else {call}" if read else call))
+        return _Tuple(self._local(f"({', '.join(read)},)" if read else "()"), read)
 
     # ---- conditions, as Python expressions over Kleene values
     def surely(self, value: str) -> str:
