@@ -146,6 +146,33 @@ class _Split:
             if len(found) > 1:
                 return
 
+    def parts_at_the_ends(
+        self, facts: Facts, decision: Decision, found: dict[OutcomeKey, list[Decision]]
+    ) -> bool:
+        """Whether the first and the last value class of the fact the search splits on first
+        settle on different outcomes (then ``found`` holds both, and the request pends
+        whatever the other branches reach). A fact's classes run from its least to its
+        most (none to many prior lines, the smallest dose to the largest), so two
+        outcomes show at the ends sooner than in the order the search takes them."""
+        name = self.split_on(decision.missing)
+        classes = self.classes.of(name)
+        if len(classes) < 3:
+            return False  # the search itself decides both at once
+        ends = []
+        for patch in (classes[0], classes[-1]):
+            branch = {**facts, **dict(patch)}
+            settled = self.decide(branch, (name,))
+            if settled.outcome == "pend":
+                return False
+            ends.append((branch, settled))
+        keys = [outcome_key(settled) for _, settled in ends]
+        if keys[0] == keys[1]:
+            return False
+        for (branch, settled), key in zip(ends, keys, strict=True):
+            found.setdefault(key, []).append(settled)
+            self.reached.append((branch, (name,), key))
+        return True
+
     def matters(self, facts: Facts, name: str) -> bool:
         """Whether some completion of the other unknown facts makes the outcome depend on
         the value of ``name``."""
@@ -153,7 +180,9 @@ class _Split:
         # whose outcome changes when only ``name`` does (if the changed branch pends, on
         # facts it reads that the reached one did not need: the reached one is settled, so
         # filling those in as well leaves its outcome as it is).
-        for reached, filled, key in list(self.reached):
+        # The latest first: the outcome search stops at the first completion that differs
+        # from the ones before it, so the last reached is the likeliest to flip.
+        for reached, filled, key in reversed(self.reached):
             if name not in filled:
                 continue
             for patch in self.classes.of(name):
@@ -184,15 +213,18 @@ class _Split:
         for patch in self.classes.of(other):
             next_branches: list[Facts] = []
             next_decisions: list[Decision] = []
+            outcomes: set[OutcomeKey] = set()
             for branch, decision in zip(branches, decisions, strict=True):
+                if decision.outcome == "pend":
+                    branch = {**branch, **dict(patch)}
+                    decision = self.decide(branch, now)
+                # A settled branch stays settled as more facts become known.
+                next_branches.append(branch)
+                next_decisions.append(decision)
                 if decision.outcome != "pend":
-                    # A settled branch stays settled as more facts become known.
-                    next_branches.append(branch)
-                    next_decisions.append(decision)
-                    continue
-                completed = {**branch, **dict(patch)}
-                next_branches.append(completed)
-                next_decisions.append(self.decide(completed, now))
+                    outcomes.add(outcome_key(decision))
+                    if len(outcomes) > 1:
+                        return True  # two values of ``name`` already part here: no need to decide the rest
             if self._differs(next_branches, next_decisions, name, now):
                 return True
         return False
@@ -281,7 +313,8 @@ class MinimalPends:
         split = _Split(self.classes, self.decide, self.budget)
         found: dict[OutcomeKey, list[Decision]] = {}
         try:
-            split.outcomes(facts, pend, found)
+            if not split.parts_at_the_ends(facts, pend, found):
+                split.outcomes(facts, pend, found)
         except _OutOfBudget:
             return pend
         if len(found) == 1:
