@@ -198,12 +198,14 @@ class _Source(procedure.OnePath[str, str, Block, Ind, Ref]):
         return f"(not {a})"
 
     def some(self, conds: Sequence[str]) -> str:
-        return f"({' or '.join(conds)})" if conds else "False"
+        if not conds:
+            return "False"
+        # Held in a local: the outcomes after this branch read the same conditions.
+        held = self.held[id(conds)] = self._local(self._seq(conds))
+        return f"(True in {held})"
 
     def one_target(self, referral: Ref, possible: Sequence[str]) -> str:
         found = self._bound(self.reads.targets(referral))
-        # The outcomes after this branch read the same conditions: computed once.
-        self.held[id(possible)] = self._local(self._seq(possible))
         self.targets = self._local(f"{found}(facts, {self._seq(possible)})")
         return f"(len({self.targets}) == 1)"
 
