@@ -46,15 +46,22 @@ def fact_classes(
         return ()
     tests: list[tuple[str, Test]] = [(leaf.fact, OPERATORS[leaf.op].bind(leaf.value)) for leaf in leaves]
     derived = [d for d in plan.derived if d.fact == name]
+    # The leaves read the value itself or its measures: a candidate whose readings were
+    # all met before (most dose schedules share their weekly totals) is of a known class.
+    read_itself = any(path == name for path, _ in tests)
+    readings: set[tuple[Any, ...]] = set()
     seen: set[tuple[bool, ...]] = set()
     out: list[Patch] = []
     for value in _candidates(version, spec, leaves):
-        patch: Patch = (
-            (name, value),
-            *((d.path, d.measure.compute(value, d.argument, version.agents)) for d in derived),
-        )
+        # The measures as the plan bound them, once (binding one builds its lookup tables).
+        measures = tuple([d.compute(value) for d in derived])
+        reading = (value, *measures) if read_itself else measures
+        if reading in readings:
+            continue
+        readings.add(reading)
+        patch: Patch = ((name, value), *zip([d.path for d in derived], measures, strict=True))
         paths = dict(patch)
-        pattern = tuple(test(paths[path]) for path, test in tests)
+        pattern = tuple([test(paths[path]) for path, test in tests])
         if pattern not in seen:
             seen.add(pattern)
             out.append(patch)
