@@ -88,8 +88,9 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
     @abc.abstractmethod
     def conditions(self, referral: Ref) -> Sequence[Value]:
         """The referral's rules in order: whether each applies (a rule with no condition surely
-        does). A back end may stop after a rule that surely applies: no later rule can, and
-        the procedure reads the rules given as all there are."""
+        does), one value per rule. A back end may leave the rules after one that surely
+        applies unread and give True for each (none of them can apply whatever it holds: an
+        earlier rule does), so the procedure reads the values given as all there are."""
 
     # ---- conditions
     @abc.abstractmethod
@@ -123,9 +124,10 @@ class Algebra(abc.ABC, Generic[Value, Cond, Result, Ind, Ref]):
 
     @abc.abstractmethod
     def holds(self, cond: Cond) -> bool:
-        """Which way the procedure goes at a branch on ``cond``. A concrete back end answers
-        from the value; a symbolic one answers each way in turn, running the procedure once
-        per path, and joins the paths' outcomes by if-then-else on the conditions."""
+        """Which way the procedure goes at a branch on ``cond``. A back end that decided one
+        request could answer from the value; both back ends here follow paths instead
+        (``OnePath``): each way in turn, the procedure run once per path, the paths joined
+        on the conditions (``every_path``)."""
 
     # ---- outcomes
     @abc.abstractmethod
