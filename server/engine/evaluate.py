@@ -262,10 +262,11 @@ class CompiledVersion:
         self._nodes: dict[str, CompiledNode] = {}
         routes = procedure.routes(version, self._compile_indication, _compile_referral)
         outcomes = functools.partial(_Outcomes, self)
+        # Named by the content too: a draft edited and reloaded under the same semver
+        # shows its own source in a traceback.
+        label = f"{version.version} {version.content_hash.partition(':')[2][:12]}"
         self._deciders = {
-            request_type: route_code.compile_route(
-                route, _READS, outcomes, f"{version.version} {request_type}"
-            )
+            request_type: route_code.compile_route(route, _READS, outcomes, f"{label} {request_type}")
             for request_type, route in routes.items()
         }
 

@@ -31,6 +31,12 @@ from .space import RequestSpace
 # z3's Python API builds every term in one global context, which is not safe to share between
 # threads (the gRPC service runs diffs in worker threads): every use of it holds this lock.
 Z3_LOCK = threading.RLock()
+# The lock does not cover the freeing of terms: Python's cyclic collector frees a term in
+# whatever thread it runs in, after that thread's diff has let go of the lock, and z3's
+# calls release the GIL, so the free could meet another thread inside z3 (seen as a
+# segfault in Z3_solver_assert with three diffs in threads). z3's own answer for garbage
+# collected bindings: frees from any thread are queued and applied by the context's owner.
+z3.Z3_enable_concurrent_dec_ref(z3.main_ctx().ref())
 
 # Outcome codes. Invalid input is an outcome of its own: validity is part of what can differ.
 INVALID, APPROVE, DENY, PEND, REFER = range(5)
