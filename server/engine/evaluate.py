@@ -1,9 +1,10 @@
-"""Kleene three-valued evaluation of a version's criteria.
+"""Kleene three-valued evaluation of a version's criteria, and the decisions it reaches.
 
-Each version is compiled once into closures (the fast path, no trace); the
-explanation of a deny or pend, and the full trace on request, come from a
-tree walk over the same nodes; both paths take their operators and their all-of / any-of
-combinator from the language registry (language.py).
+Each version is compiled once: its criteria into closures (the fast path, no trace) and
+the decision procedure over them into one function per request type (route_code.py). The
+explanation of a deny or pend, and the full trace on request, come from a tree walk over
+the same nodes; both take their operators and their all-of / any-of combinator from the
+language registry (language.py). ``_Outcomes`` builds each decision the procedure reaches.
 """
 
 from __future__ import annotations
