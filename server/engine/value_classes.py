@@ -142,7 +142,8 @@ def _lines(
                 if not any(wanted):
                     yield ()
                 continue
-            agents = [term for cls, k in zip(counted, wanted, strict=True) for term in reps[cls][:k]]
+            # ``wanted`` has one count per counted class (product over per_class).
+            agents = [term for cls, k in zip(counted, wanted, strict=False) for term in reps[cls][:k]]
             if len(agents) > MAX_AGENTS_PER_LINE * n:
                 continue
             lines = [tuple(agents[i::n]) for i in range(n)]
