@@ -203,9 +203,6 @@ class Measure:
     aggregate: str | None = None
     quantity: str | None = None
 
-    def compute(self, value: Any, argument: str, agents: Mapping[str, Agent]) -> int:
-        return self.bind(argument, agents)(value)
-
 
 def _dose_measure(name: str, aggregate: str, quantity: str, words: str) -> Measure:
     total, per_day = AGGREGATES[aggregate], DOSE_QUANTITIES[quantity]

@@ -11,7 +11,7 @@ function per route, for instance:
         if (v0 is True):
             v1 = (e1(facts), e2(facts), e3(facts))
             if (False in v1):
-                return outcome(facts, with_trace, explain).deny(h0, v1)
+                return outcome(facts, with_trace, explain).deny(e4, v1)
             ...
 
 so a request is decided with one call per truth value it reads (the compiled criteria) and
