@@ -29,6 +29,7 @@ import grpc
 
 from .auth import DENIED, OPEN_METHODS, TokenCheck
 from .logs import DecisionLog
+from .message_waits import MessageWaits
 
 # The request message admission read for a unary call, for the observer of the same call
 # (observe.py), which reads no message itself. Every call runs in a task of its own, so in
@@ -83,6 +84,7 @@ class Admission:
         self._idle.set()
         self._loop = asyncio.get_running_loop()
         self._last_call = self._loop.time()  # when a policy-service call last arrived
+        self._waits = MessageWaits(self._loop)
 
     # ------------------------------------------------------------ drain
 
@@ -166,9 +168,7 @@ class Admission:
         """The next request message from ``read``; raises CallEnded when none comes within
         ``timeout``, StopAsyncIteration when the caller closed its side."""
         try:
-            # asyncio.timeout, not wait_for: no task per call on this hot path.
-            async with asyncio.timeout(timeout):
-                message = await read()
+            message = await self._waits.next(read, timeout)
         except TimeoutError:
             raise CallEnded(
                 grpc.StatusCode.DEADLINE_EXCEEDED, f"no request message arrived within {timeout:g} s"
