@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import struct_pb2
-from rxpolicy.decisions import InformationRequest
+from rxpolicy.decisions import DoseLimit, InformationRequest, VersionNotes
 from rxpolicy.v1 import decision_pb2, facts_pb2, version_pb2
 
 from ..engine.decision import Citation, Decision, TraceNode, VersionRef
@@ -221,24 +221,47 @@ def _build_version_ref(ref: VersionRef) -> decision_pb2.VersionRef:
     )
 
 
-# Every decision under a compiled version carries that version's one VersionRef object:
-# its message is built once and copied in (a copy costs a fraction of building it field
-# by field). Keyed by identity, checked, so the cache holds the ref it answers for; it
-# is emptied when it grows past the limit (a server reloaded many times).
-_VERSION_REFS: dict[int, tuple[VersionRef, decision_pb2.VersionRef]] = {}
-_VERSION_REF_LIMIT = 1024
+def _build_about(about: VersionNotes) -> decision_pb2.VersionNotes:
+    msg = decision_pb2.VersionNotes(title=about.title, assumptions=about.assumptions)
+    if about.pt_approval is not None:
+        msg.pt_approval = about.pt_approval
+    return msg
+
+
+def _build_dose_limit(limit: DoseLimit) -> decision_pb2.DoseLimit:
+    return decision_pb2.DoseLimit(
+        criterion=citation_message(limit.criterion), measure=limit.measure, at_most=limit.at_most
+    )
+
+
+# What a compiled version builds once and every decision under it carries (its VersionRef,
+# its About, its dose limits): each object's message is built once and copied in (a copy
+# costs a fraction of building it field by field: the About and two dose limits of an
+# approval, 4.1 us built, 1.4 us copied). Keyed by identity and checked, so an entry
+# answers for the object it holds (and keeps alive); emptied when it grows past the limit
+# (a server reloaded many times).
+_SHARED: dict[int, tuple[object, Any]] = {}
+_SHARED_LIMIT = 4096
+Built = TypeVar("Built")
+Source = TypeVar("Source")
+
+
+def _shared(obj: Source, build: Callable[[Source], Built]) -> Built:
+    """``build(obj)``, built once per object (shared: callers copy it in, never change it)."""
+    known = _SHARED.get(id(obj))
+    if known is not None and known[0] is obj:
+        message: Built = known[1]
+        return message
+    if len(_SHARED) >= _SHARED_LIMIT:
+        _SHARED.clear()
+    message = build(obj)
+    _SHARED[id(obj)] = (obj, message)
+    return message
 
 
 def version_ref_message(ref: VersionRef) -> decision_pb2.VersionRef:
     """The message of the deciding version (shared: callers copy it in, never change it)."""
-    known = _VERSION_REFS.get(id(ref))
-    if known is not None and known[0] is ref:
-        return known[1]
-    if len(_VERSION_REFS) >= _VERSION_REF_LIMIT:
-        _VERSION_REFS.clear()
-    message = _build_version_ref(ref)
-    _VERSION_REFS[id(ref)] = (ref, message)
-    return message
+    return _shared(ref, _build_version_ref)
 
 
 def trace_message(node: TraceNode) -> decision_pb2.TraceNode:
@@ -274,10 +297,7 @@ def decision_message(d: Decision, into: decision_pb2.Decision | None = None) -> 
     msg.outcome = _OUTCOMES[d.outcome]
     msg.version.CopyFrom(version_ref_message(d.version))
     if d.about is not None:
-        msg.about.title = d.about.title
-        msg.about.assumptions.extend(d.about.assumptions)
-        if d.about.pt_approval is not None:
-            msg.about.pt_approval = d.about.pt_approval
+        msg.about.CopyFrom(_shared(d.about, _build_about))
     if d.unknown:
         msg.unknown.extend(information_message(r) for r in d.unknown)
     if d.questions:
@@ -307,12 +327,9 @@ def decision_message(d: Decision, into: decision_pb2.Decision | None = None) -> 
             msg.approval.approved_through = a.approved_through.isoformat()
         if a.approved_from is not None:
             msg.approval.approved_from = a.approved_from.isoformat()
-        msg.approval.dose_limits.extend(
-            decision_pb2.DoseLimit(
-                criterion=citation_message(limit.criterion), measure=limit.measure, at_most=limit.at_most
-            )
-            for limit in a.dose_limits
-        )
+        limits = msg.approval.dose_limits
+        for limit in a.dose_limits:
+            limits.add().CopyFrom(_shared(limit, _build_dose_limit))
     if d.refer_to is not None:
         msg.refer_to = d.refer_to
     if d.trace is not None:
