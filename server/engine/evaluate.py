@@ -302,7 +302,9 @@ class CompiledVersion:
     @functools.cached_property
     def minimal_pends(self) -> MinimalPends:
         return MinimalPends(
-            ValueClasses(self.version, self.plan), functools.partial(self.decide_kleene, explain=False)
+            ValueClasses(self.version, self.plan),
+            functools.partial(self.decide_kleene, explain=False),
+            {key: ci.evaluators for key, ci in self._indications.items()},
         )
 
     def _explain_settled(self, facts: Facts, pend: Decision, settled: Decision) -> Decision:
