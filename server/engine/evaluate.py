@@ -127,20 +127,29 @@ def _observed(v: Any) -> Any:
     return v
 
 
-def missing_facts(node: CompiledNode, facts: Facts, out: list[str]) -> None:
-    """Add to ``out`` (once each, in order) the facts an unknown ``node`` reads: only
-    through children that are themselves unknown, so an any-of already satisfied never
-    asks for more. Children are evaluated again rather than traced: no tree is built."""
+def unknown_leaves(node: CompiledNode, facts: Facts, out: list[CompiledLeaf]) -> None:
+    """Add to ``out`` (in order) the leaves through which an unknown ``node`` is unknown:
+    only through children that are themselves unknown, so an any-of already satisfied
+    adds none. Children are evaluated again rather than traced: no tree is built."""
     if isinstance(node, CompiledLeaf):
-        if node.base_fact not in out:
-            out.append(node.base_fact)
+        out.append(node)
         return
     for child in node.children:
         if isinstance(child, CompiledLeaf):  # unknown exactly when its fact is absent
-            if facts.get(child.node.fact) is None and child.base_fact not in out:
-                out.append(child.base_fact)
+            if facts.get(child.node.fact) is None:
+                out.append(child)
         elif child.evaluate(facts) is None:
-            missing_facts(child, facts, out)
+            unknown_leaves(child, facts, out)
+
+
+def missing_facts(node: CompiledNode, facts: Facts, out: list[str]) -> None:
+    """Add to ``out`` (once each, in order) the facts an unknown ``node`` reads through
+    its unknown leaves."""
+    leaves: list[CompiledLeaf] = []
+    unknown_leaves(node, facts, leaves)
+    for leaf in leaves:
+        if leaf.base_fact not in out:
+            out.append(leaf.base_fact)
 
 
 def failed_leaves(node: CompiledNode, facts: Facts, out: list[CompiledNode]) -> None:
@@ -304,8 +313,16 @@ class CompiledVersion:
         return MinimalPends(
             ValueClasses(self.version, self.plan),
             functools.partial(self.decide_kleene, explain=False),
-            {key: ci.evaluators for key, ci in self._indications.items()},
+            self._open_leaves,
         )
+
+    def _open_leaves(self, indication: str, facts: Facts) -> list[Leaf]:
+        """The leaves through which the indication's numbered criteria are unknown."""
+        leaves: list[CompiledLeaf] = []
+        for criterion in self._indications[indication].root.children:
+            if criterion.evaluate(facts) is None:
+                unknown_leaves(criterion, facts, leaves)
+        return [leaf.node for leaf in leaves]
 
     def _explain_settled(self, facts: Facts, pend: Decision, settled: Decision) -> Decision:
         """A decision the case split reached, explained from the request as sent: the

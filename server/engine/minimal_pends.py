@@ -27,15 +27,15 @@ neither is ever a wrong decision, at worst a longer list than needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from .decision import Decision, Unmet
 from .facts import Facts
-from .language import CONNECTIVES, OPERATORS, Kleene, Test, combine_known
-from .model import Indication, Leaf, Node
+from .language import OPERATORS, Test
+from .model import Indication, Leaf
 from .value_classes import ValueClasses
 
 Decide = Callable[[Facts], Decision]
@@ -229,23 +229,6 @@ def _merged_unmet(denials: Sequence[Decision]) -> tuple[Unmet, ...]:
     return tuple(out.values())
 
 
-def _unknown_leaves(node: Node, facts: Facts, tests: dict[str, Test], out: list[Leaf]) -> Kleene:
-    """The Kleene value of ``node``; the leaves through which it is unknown go to ``out``
-    (those of a child that is known, or of a group that another child settles, do not)."""
-    if isinstance(node, Leaf):
-        value = facts.get(node.fact)
-        if value is None:
-            out.append(node)
-            return None
-        return tests[node.key](value)
-    mine: list[Leaf] = []
-    results = [_unknown_leaves(child, facts, tests, mine) for child in node.children]
-    result = combine_known(CONNECTIVES[node.mode].settles, results)
-    if result is None:
-        out.extend(mine)
-    return result
-
-
 class MinimalPends:
     """The case split of one compiled version (``decide``: its Kleene fast path)."""
 
@@ -253,14 +236,15 @@ class MinimalPends:
         self,
         classes: ValueClasses,
         decide: Decide,
-        criteria: Mapping[str, Sequence[Callable[[Facts], Kleene]]],
+        open_leaves: Callable[[str, Facts], list[Leaf]],
         budget: int = BUDGET,
         fact_budget: int = FACT_BUDGET,
     ) -> None:
-        """``criteria``: per indication, its numbered criteria compiled (the fast path's)."""
+        """``open_leaves(indication, facts)``: the leaves through which the indication's
+        numbered criteria are unknown (the compiled criteria's walk, evaluate.py)."""
         self.classes = classes
         self.decide = decide
-        self.criteria = criteria
+        self.open_leaves = open_leaves
         self.budget = budget
         self.fact_budget = fact_budget
         version = classes.version
@@ -297,14 +281,7 @@ class MinimalPends:
         indication = self.indications.get(pend.indication.key)
         if indication is None or indication.durations_keyed_by not in facts:
             return False
-        leaves: list[Leaf] = []
-        # Only the criteria the fast path leaves unknown: a known one adds no leaf, and its
-        # compiled evaluator settles that in a fraction of the walk (the walk of every
-        # criterion was two thirds of a read-once pend's time).
-        evaluators = self.criteria[indication.key]
-        for criterion, evaluate in zip(indication.criteria.children, evaluators, strict=True):
-            if evaluate(facts) is None:
-                _unknown_leaves(criterion, facts, self.tests, leaves)
+        leaves = self.open_leaves(indication.key, facts)
         read = [leaf.base_fact for leaf in leaves]
         return len(read) == len(set(read)) and all(self.two_sided(leaf) for leaf in leaves)
 
